@@ -1,5 +1,7 @@
-# Writes OUT: the migration files in FILES as a C table (see migrations.h).
-set(body "/* generated from sql/*.sql by sql/embed.cmake; do not edit */\n#include \"migrations.h\"\n\n")
+# Writes OUT: the migration files NNN_*.sql of DIR as a C table (see migrations.h).
+file(GLOB FILES ${DIR}/[0-9][0-9][0-9]_*.sql)
+list(SORT FILES)
+set(body "/* generated from the sql/ migrations by sql/embed.cmake; do not edit */\n#include \"migrations.h\"\n\n")
 set(table "const struct pc_migration pc_migrations[] = {\n")
 set(i 0)
 foreach(f ${FILES})

@@ -18,7 +18,10 @@ typedef Pointclear__V1__Code pc_code;
 
 /* Each returns the message (free with the matching pc_*_free) or NULL with *code
  * set: BAD_ENVELOPE / BAD_PAYLOAD when it does not parse or exceeds the budget,
- * NON_CANONICAL (events only) when the bytes are not the canonical encoding. */
+ * NON_CANONICAL (events only) when the bytes are not the canonical encoding.
+ * An Event is also BAD_PAYLOAD when its body is unset or a string in it is not
+ * UTF-8 (other protobuf runtimes refuse those; protobuf-c does not check). A
+ * string with an embedded NUL is NON_CANONICAL. */
 Pointclear__V1__SignedEvent *pc_signed_event_unpack(const uint8_t *buf, size_t len,
                                                     pc_code *code);
 void pc_signed_event_free(Pointclear__V1__SignedEvent *m);

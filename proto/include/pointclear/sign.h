@@ -1,5 +1,6 @@
 /* sign.h - the signing rule: Ed25519 over DSSE's pre-authentication encoding of
- * the exact bytes, and key ids. See PROTOCOL.md, "Signing". */
+ * the exact bytes, and key ids. See PROTOCOL.md, "Signing". libsodium must have
+ * been initialised (sodium_init()) before any of these is called. */
 #ifndef POINTCLEAR_SIGN_H
 #define POINTCLEAR_SIGN_H
 

@@ -1,0 +1,131 @@
+/* config.c - the daemon's settings table: one row per option, validated once. */
+#include "config.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* Numeric settings, alphabetical: name, target offset, minimum, maximum, default. */
+struct int_setting {
+	const char *name;
+	size_t offset;
+	int min, max, def;
+	const char *help;
+};
+
+#define OFF(f) offsetof(struct pc_config, f)
+static const struct int_setting int_settings[] = {
+	{ "batch-max", OFF(batch_max), 1, 10000, 1000, "events per database batch" },
+	{ "batch-timeout-ms", OFF(batch_timeout_ms), 100, 600000, 30000, "a batch unanswered this long marks the database connection dead" },
+	{ "batches-in-flight", OFF(batches_in_flight), 1, 16, 2, "pipelined batches awaiting commit" },
+	{ "conn-max-inflight", OFF(conn_max_inflight), 1, 100000, 1024, "unanswered requests per connection before it stops reading" },
+	{ "frame-timeout-ms", OFF(frame_timeout_ms), 10, 3600000, 10000, "time allowed to complete a started frame" },
+	{ "global-max-pending", OFF(global_max_pending), 1, 10000000, 50000, "unanswered requests in all before reading stops" },
+	{ "handshake-timeout-ms", OFF(handshake_timeout_ms), 10, 600000, 10000, "time allowed for the TLS handshake" },
+	{ "hold-sweep-ms", OFF(hold_sweep_ms), 10, 3600000, 1000, "how often expired holds are released" },
+	{ "key-reload-ms", OFF(key_reload_ms), 100, 3600000, 30000, "key cache refresh besides NOTIFY pc_keys" },
+	{ "max-connections", OFF(max_connections), 1, 1000000, 20000, "connections held at once" },
+	{ "max-unauthenticated", OFF(max_unauthenticated), 1, 1000000, 1000, "connections still in the handshake" },
+	{ "reconnect-ms", OFF(reconnect_ms), 10, 600000, 500, "pause before reconnecting to the database" },
+	{ "workers", OFF(workers), 0, 256, 0, "verification threads (0: one per core)" },
+};
+#define N_INT_SETTINGS (sizeof int_settings / sizeof int_settings[0])
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: pointcleard --db CONNINFO --home DIR [--listen HOST:PORT] [options]\n\n"
+	           "  --db CONNINFO          PostgreSQL connection (libpq conninfo)\n"
+	           "  --home DIR             keys and certificates made by `pointclear init`\n"
+	           "  --listen HOST:PORT     numeric address to accept merchants on (127.0.0.1:7443)\n"
+	           "  --log-level LEVEL      debug, info, warn or error (info)\n");
+	for (size_t i = 0; i < N_INT_SETTINGS; i++)
+		fprintf(f, "  --%-21s %s (%d)\n", int_settings[i].name, int_settings[i].help,
+		        int_settings[i].def);
+}
+
+static void parse_listen(struct pc_config *cfg, const char *arg)
+{
+	const char *colon = strrchr(arg, ':');
+	char *end;
+	long port;
+
+	if (!colon || (size_t)(colon - arg) >= sizeof cfg->listen_host)
+		goto bad;
+	port = strtol(colon + 1, &end, 10);
+	if (*end || port < 0 || port > 65535)
+		goto bad;
+	memcpy(cfg->listen_host, arg, (size_t)(colon - arg));
+	cfg->listen_host[colon - arg] = '\0';
+	cfg->listen_port = (int)port;
+	return;
+bad:
+	fprintf(stderr, "pointcleard: --listen wants HOST:PORT, got '%s'\n", arg);
+	exit(2);
+}
+
+void pc_config_parse(struct pc_config *cfg, int argc, char **argv)
+{
+	enum { O_DB = 1000, O_HOME, O_LISTEN, O_LOG, O_HELP, O_INT };
+	struct option opts[N_INT_SETTINGS + 6];
+	size_t n = 0;
+
+	memset(cfg, 0, sizeof *cfg);
+	snprintf(cfg->listen_host, sizeof cfg->listen_host, "127.0.0.1");
+	cfg->listen_port = 7443;
+	for (size_t i = 0; i < N_INT_SETTINGS; i++) {
+		*(int *)((char *)cfg + int_settings[i].offset) = int_settings[i].def;
+		opts[n++] = (struct option){ int_settings[i].name, required_argument, NULL, O_INT + (int)i };
+	}
+	opts[n++] = (struct option){ "db", required_argument, NULL, O_DB };
+	opts[n++] = (struct option){ "home", required_argument, NULL, O_HOME };
+	opts[n++] = (struct option){ "listen", required_argument, NULL, O_LISTEN };
+	opts[n++] = (struct option){ "log-level", required_argument, NULL, O_LOG };
+	opts[n++] = (struct option){ "help", no_argument, NULL, O_HELP };
+	opts[n] = (struct option){ 0 };
+
+	int c;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == O_DB) {
+			cfg->db = optarg;
+		} else if (c == O_HOME) {
+			cfg->home = optarg;
+		} else if (c == O_LISTEN) {
+			parse_listen(cfg, optarg);
+		} else if (c == O_LOG) {
+			if (pc_log_parse_level(optarg, &pc_log_threshold) < 0) {
+				fprintf(stderr, "pointcleard: unknown log level '%s'\n", optarg);
+				exit(2);
+			}
+		} else if (c == O_HELP) {
+			usage(stdout);
+			exit(0);
+		} else if (c >= O_INT && c < O_INT + (int)N_INT_SETTINGS) {
+			const struct int_setting *s = &int_settings[c - O_INT];
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || v < s->min || v > s->max) {
+				fprintf(stderr, "pointcleard: --%s wants %d..%d, got '%s'\n", s->name,
+				        s->min, s->max, optarg);
+				exit(2);
+			}
+			*(int *)((char *)cfg + s->offset) = (int)v;
+		} else {
+			usage(stderr);
+			exit(2);
+		}
+	}
+	if (optind != argc || !cfg->db || !cfg->home) {
+		usage(stderr);
+		exit(2);
+	}
+	if (cfg->workers == 0) {
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+		cfg->workers = cores > 0 ? (int)cores : 1;
+	}
+}

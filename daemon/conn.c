@@ -1,0 +1,487 @@
+/* conn.c - the merchant connection state machine (see conn.h). */
+#include "conn.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <pointclear/frame.h>
+
+#include "keycache.h"
+#include "log.h"
+#include "receipt.h"
+#include "tls.h"
+#include "verify.h"
+#include "writer.h"
+
+#define CODE(x) POINTCLEAR__V1__CODE__##x
+#define OUT_HIGH (1024 * 1024)   /* answers queued for a client that does not read them */
+#define OUT_LOW (256 * 1024)
+#define DRAIN_TIMEOUT_US 5000000
+
+enum conn_state { CONN_HANDSHAKE, CONN_ACTIVE, CONN_DRAINING, CONN_CLOSED };
+static const char *state_names[] = { "handshake", "active", "draining", "closed" };
+
+enum req_list { REQ_NONE, REQ_VERIFYING, REQ_WAITING };
+
+struct pc_conn {
+	TAILQ_ENTRY(pc_conn) link;          /* on the list of its state */
+	uint64_t id;
+	enum conn_state state;
+	struct bufferevent *bev;            /* owns the socket and the SSL */
+	char peer[64];
+	char alliance[65], merchant[65];
+	struct pc_request_list verifying;   /* arrival order; released to the writer in order */
+	struct pc_request_list waiting;     /* with the writer */
+	int inflight;                       /* read, not yet answered */
+	int64_t deadline_us;                /* handshake, frame or drain deadline; 0 = none */
+	bool reading;
+	bool said_goodbye;                  /* close_notify sent */
+};
+
+static struct pc_server *srv;
+
+static void conn_read_frames(struct pc_conn *c);
+
+void pc_conn_init(struct pc_server *s)
+{
+	srv = s;
+}
+
+static struct pc_conn_list *state_list(enum conn_state st)
+{
+	switch (st) {
+	case CONN_HANDSHAKE: return &srv->handshake;
+	case CONN_ACTIVE: return &srv->active;
+	case CONN_DRAINING: return &srv->draining;
+	case CONN_CLOSED: return &srv->closed;
+	}
+	fatalx("conn: unknown state %d", (int)st);
+}
+
+static void conn_enter_state(struct pc_conn *c, enum conn_state st)
+{
+	log_debug("c=%llu state %s -> %s", (unsigned long long)c->id, state_names[c->state],
+	          state_names[st]);
+	TAILQ_REMOVE(state_list(c->state), c, link);
+	c->state = st;
+	TAILQ_INSERT_TAIL(state_list(st), c, link);
+}
+
+static void detach_requests(struct pc_request_list *l)
+{
+	struct pc_request *r;
+	while ((r = TAILQ_FIRST(l)) != NULL) {
+		TAILQ_REMOVE(l, r, conn_link);
+		r->conn = NULL;
+	}
+}
+
+static void conn_close(struct pc_conn *c, const char *reason)
+{
+	if (c->state == CONN_CLOSED)
+		return;
+	log_info("c=%llu merchant=%s/%s peer=%s closed reason=\"%s\" inflight=%d",
+	         (unsigned long long)c->id, c->alliance[0] ? c->alliance : "-",
+	         c->merchant[0] ? c->merchant : "-", c->peer, reason, c->inflight);
+	detach_requests(&c->verifying);
+	detach_requests(&c->waiting);
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	if (ssl && c->state != CONN_HANDSHAKE && !c->said_goodbye)
+		SSL_shutdown(ssl);   /* best effort close_notify: libevent sends none */
+	bufferevent_free(c->bev);
+	c->bev = NULL;
+	conn_enter_state(c, CONN_CLOSED);
+	srv->n_conns--;
+	event_active(srv->reap_ev, EV_READ, 0);
+}
+
+static void send_frame(struct pc_conn *c, uint8_t type, uint64_t rid, const uint8_t *body, size_t len)
+{
+	uint8_t hdr[PC_FRAME_HEADER_SIZE];
+	pc_frame_header_encode(hdr, type, rid, len);
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	evbuffer_add(out, hdr, sizeof hdr);
+	if (len)
+		evbuffer_add(out, body, len);
+}
+
+static void send_protocol_error(struct pc_conn *c, uint64_t rid, pc_code code, const char *msg)
+{
+	Pointclear__V1__ProtocolError pe = POINTCLEAR__V1__PROTOCOL_ERROR__INIT;
+	pe.code = code;
+	pe.message = (char *)msg;
+	size_t len;
+	uint8_t *body = pc_pack(&pe.base, &len);
+	if (!body)
+		fatalx("conn: pack failed");
+	send_frame(c, PC_MSG_PROTOCOL_ERROR, rid, body, len);
+	free(body);
+}
+
+/* Answer a last error, then say goodbye. Input keeps being read and discarded:
+ * closing a socket with unread bytes sends a reset, which can destroy the error
+ * frame before the client reads it. The client's EOF or a deadline ends it. */
+static void conn_drain(struct pc_conn *c, uint64_t rid, pc_code code, const char *msg)
+{
+	log_info("c=%llu merchant=%s/%s protocol_error=%s", (unsigned long long)c->id,
+	         c->alliance, c->merchant, pc_code_name(code));
+	send_protocol_error(c, rid, code, msg);
+	evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	c->reading = false;
+	c->deadline_us = pc_now_us() + DRAIN_TIMEOUT_US;
+	conn_enter_state(c, CONN_DRAINING);
+}
+
+static void conn_drained(struct pc_conn *c)
+{
+	if (c->said_goodbye || evbuffer_get_length(bufferevent_get_output(c->bev)) != 0)
+		return;
+	c->said_goodbye = true;
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	if (ssl)
+		SSL_shutdown(ssl);
+}
+
+static bool conn_may_read(const struct pc_conn *c)
+{
+	return c->state == CONN_ACTIVE && !srv->global_paused &&
+	       c->inflight < srv->cfg.conn_max_inflight &&
+	       evbuffer_get_length(bufferevent_get_output(c->bev)) < OUT_HIGH;
+}
+
+static void conn_pause(struct pc_conn *c)
+{
+	if (c->reading) {
+		bufferevent_disable(c->bev, EV_READ);
+		c->reading = false;
+		c->deadline_us = 0;   /* a paused connection is not stalling */
+	}
+}
+
+static void conn_resume(struct pc_conn *c)
+{
+	if (c->reading || !conn_may_read(c))
+		return;
+	if (c->inflight >= srv->cfg.conn_max_inflight / 2 + 1 && srv->cfg.conn_max_inflight > 1)
+		return;   /* hysteresis: wait until half the window is answered */
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > OUT_LOW)
+		return;
+	bufferevent_enable(c->bev, EV_READ);
+	c->reading = true;
+	conn_read_frames(c);   /* frames already buffered raise no new read event */
+}
+
+static void global_check(void)
+{
+	if (!srv->global_paused && srv->live_requests >= srv->cfg.global_max_pending) {
+		srv->global_paused = true;
+		log_info("backpressure=on live=%d", srv->live_requests);
+		struct pc_conn *c;
+		TAILQ_FOREACH(c, &srv->active, link)
+			conn_pause(c);
+	} else if (srv->global_paused && srv->live_requests < srv->cfg.global_max_pending / 2) {
+		srv->global_paused = false;
+		log_info("backpressure=off live=%d", srv->live_requests);
+		struct pc_conn *c, *next;
+		TAILQ_FOREACH_SAFE(c, &srv->active, link, next)
+			conn_resume(c);
+	}
+}
+
+static void dispatch(struct pc_conn *c, const struct pc_frame_header *h, uint8_t *body, size_t len)
+{
+	switch (h->type) {
+	case PC_MSG_SUBMIT: {
+		struct pc_request *r = pc_request_new(body, len, h->request_id);
+		r->conn = c;
+		memcpy(r->alliance, c->alliance, sizeof r->alliance);
+		memcpy(r->merchant, c->merchant, sizeof r->merchant);
+		TAILQ_INSERT_TAIL(&c->verifying, r, conn_link);
+		c->inflight++;
+		srv->live_requests++;
+		pc_verify_submit(srv->verify, r);
+		break;
+	}
+	case PC_MSG_PING:
+		send_frame(c, PC_MSG_PONG, h->request_id, NULL, 0);
+		free(body);
+		break;
+	default:
+		free(body);
+		send_protocol_error(c, h->request_id, CODE(UNKNOWN_MESSAGE_TYPE), "unknown message type");
+		break;
+	}
+}
+
+static void conn_read_frames(struct pc_conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	while (c->state == CONN_ACTIVE) {
+		if (!conn_may_read(c)) {
+			conn_pause(c);
+			return;
+		}
+		size_t avail = evbuffer_get_length(in);
+		if (avail == 0) {
+			c->deadline_us = 0;
+			return;
+		}
+		uint8_t hdr_bytes[PC_FRAME_HEADER_SIZE];
+		size_t n = avail < sizeof hdr_bytes ? avail : sizeof hdr_bytes;
+		evbuffer_copyout(in, hdr_bytes, n);
+		struct pc_frame_header h;
+		enum pc_frame_status st = pc_frame_peek(hdr_bytes, n, &h);
+		if (st == PC_FRAME_MALFORMED) {
+			conn_drain(c, 0, CODE(MALFORMED_FRAME), "frame length below the 9-byte minimum");
+			return;
+		}
+		if (st == PC_FRAME_TOO_LARGE && n == PC_FRAME_HEADER_SIZE) {
+			conn_drain(c, h.request_id, CODE(FRAME_TOO_LARGE), "frame exceeds 16384 bytes");
+			return;
+		}
+		if (n < PC_FRAME_HEADER_SIZE || avail < pc_frame_total(&h)) {
+			if (!c->deadline_us)
+				c->deadline_us = pc_now_us() + (int64_t)srv->cfg.frame_timeout_ms * 1000;
+			return;
+		}
+		size_t body_len = h.length - PC_FRAME_MIN_LENGTH;
+		uint8_t *body = NULL;
+		evbuffer_drain(in, PC_FRAME_HEADER_SIZE);
+		if (body_len) {
+			body = malloc(body_len);
+			if (!body)
+				fatal("conn: malloc");
+			evbuffer_remove(in, body, body_len);
+		}
+		c->deadline_us = 0;
+		dispatch(c, &h, body, body_len);
+		global_check();
+	}
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	struct pc_conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	if (c->state == CONN_ACTIVE)
+		conn_read_frames(c);
+	else if (c->state == CONN_DRAINING)
+		evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+	struct pc_conn *c = arg;
+	(void)bev;
+	if (c->state == CONN_DRAINING)
+		conn_drained(c);
+	else if (c->state == CONN_ACTIVE) {
+		conn_resume(c);
+	}
+}
+
+static const char *tls_error_reason(char *buf, size_t len)
+{
+	unsigned long e = ERR_peek_last_error();
+	if (!e)
+		return NULL;
+	ERR_error_string_n(e, buf, len);
+	ERR_clear_error();
+	return buf;
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct pc_conn *c = arg;
+	char buf[256];
+
+	if (what & BEV_EVENT_CONNECTED) {
+		if (c->state != CONN_HANDSHAKE)
+			return;
+		struct pc_keys *keys = pc_keys_acquire();
+		const char *why = NULL;
+		int rc = pc_tls_identify(bufferevent_openssl_get_ssl(bev), keys, c->alliance,
+		                         c->merchant, &why);
+		pc_keys_release(keys);
+		if (rc < 0) {
+			c->alliance[0] = c->merchant[0] = '\0';
+			conn_close(c, why);
+			return;
+		}
+		c->deadline_us = 0;
+		conn_enter_state(c, CONN_ACTIVE);
+		log_info("c=%llu merchant=%s/%s peer=%s authenticated", (unsigned long long)c->id,
+		         c->alliance, c->merchant, c->peer);
+		c->reading = true;
+		conn_read_frames(c);
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		/* frames may have arrived with the EOF (deferred callbacks) */
+		if (c->state == CONN_ACTIVE)
+			conn_read_frames(c);
+		conn_close(c, "client closed");
+	} else if (what & BEV_EVENT_ERROR) {
+		const char *tls = tls_error_reason(buf, sizeof buf);
+		conn_close(c, tls ? tls : "connection error");
+	} else if (what & BEV_EVENT_TIMEOUT) {
+		conn_close(c, "timeout");
+	}
+}
+
+void pc_conn_accept(evutil_socket_t fd, const struct sockaddr *sa, int salen)
+{
+	int handshaking = 0;
+	struct pc_conn *it;
+	TAILQ_FOREACH(it, &srv->handshake, link)
+		handshaking++;
+	if (srv->cfg.shutting_down || srv->n_conns >= srv->cfg.max_connections ||
+	    handshaking >= srv->cfg.max_unauthenticated || !srv->tls) {
+		log_warnx("accept refused conns=%d handshaking=%d", srv->n_conns, handshaking);
+		evutil_closesocket(fd);
+		return;
+	}
+	struct pc_conn *c = calloc(1, sizeof *c);
+	if (!c)
+		fatal("conn: calloc");
+	c->id = ++srv->next_conn_id;
+	TAILQ_INIT(&c->verifying);
+	TAILQ_INIT(&c->waiting);
+	char host[48], port[8];
+	if (getnameinfo(sa, (socklen_t)salen, host, sizeof host, port, sizeof port,
+	                NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+		snprintf(c->peer, sizeof c->peer, "%s:%s", host, port);
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+
+	SSL *ssl = SSL_new(srv->tls);
+	if (!ssl)
+		fatalx("conn: SSL_new failed");
+	c->bev = bufferevent_openssl_socket_new(srv->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+	                                        BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (!c->bev)
+		fatalx("conn: bufferevent_openssl_socket_new failed");
+	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+	bufferevent_setwatermark(c->bev, EV_WRITE, OUT_LOW, 0);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	c->state = CONN_HANDSHAKE;
+	c->deadline_us = pc_now_us() + (int64_t)srv->cfg.handshake_timeout_ms * 1000;
+	TAILQ_INSERT_TAIL(&srv->handshake, c, link);
+	srv->n_conns++;
+	log_debug("c=%llu peer=%s accepted", (unsigned long long)c->id, c->peer);
+}
+
+/* Hands verified requests to the writer in arrival order; answers rejections. */
+static void conn_release(struct pc_conn *c)
+{
+	struct pc_request *r;
+	while ((r = TAILQ_FIRST(&c->verifying)) != NULL &&
+	       (r->stage == PC_REQ_VERIFIED || r->stage == PC_REQ_REJECTED)) {
+		TAILQ_REMOVE(&c->verifying, r, conn_link);
+		if (r->stage == PC_REQ_REJECTED) {
+			size_t len;
+			uint8_t *body = pc_result_refused(POINTCLEAR__V1__DISPOSITION__REJECTED, r->code,
+			                                  r->message, 0, &len);
+			r->conn = c;
+			pc_conn_answer(r, body, len);
+		} else {
+			TAILQ_INSERT_TAIL(&c->waiting, r, conn_link);
+			r->stage = PC_REQ_QUEUED;   /* on c->waiting from here on */
+			pc_writer_enqueue(srv->writer, r);
+		}
+		if (c->state == CONN_CLOSED)
+			return;
+	}
+}
+
+void pc_conn_on_verified(struct pc_request *r, void *arg)
+{
+	(void)arg;
+	struct pc_conn *c = r->conn;
+	if (!c) {
+		/* its connection is gone: nothing was recorded, nobody to answer */
+		srv->live_requests--;
+		pc_request_free(r);
+		global_check();
+		return;
+	}
+	conn_release(c);
+}
+
+void pc_conn_answer(struct pc_request *r, uint8_t *body, size_t len)
+{
+	struct pc_conn *c = r->conn;
+	if (c) {
+		if (r->stage == PC_REQ_QUEUED || r->stage == PC_REQ_IN_BATCH)
+			TAILQ_REMOVE(&c->waiting, r, conn_link);
+		if (c->state == CONN_ACTIVE || c->state == CONN_DRAINING)
+			send_frame(c, PC_MSG_SUBMIT_RESULT, r->request_id, body, len);
+		c->inflight--;
+	}
+	free(body);
+	pc_request_free(r);
+	srv->live_requests--;
+	if (c && c->state == CONN_ACTIVE)
+		conn_resume(c);
+	global_check();
+}
+
+static void sweep_list(struct pc_conn_list *l, int64_t now)
+{
+	struct pc_conn *c, *next;
+	TAILQ_FOREACH_SAFE(c, l, link, next) {
+		if (!c->deadline_us || c->deadline_us > now)
+			continue;
+		if (c->state == CONN_HANDSHAKE)
+			conn_close(c, "handshake timeout");
+		else if (c->state == CONN_ACTIVE)
+			conn_drain(c, 0, CODE(FRAME_TIMEOUT), "frame not completed in time");
+		else
+			conn_close(c, "drain timeout");
+	}
+}
+
+void pc_conn_sweep(void)
+{
+	int64_t now = pc_now_us();
+	sweep_list(&srv->handshake, now);
+	sweep_list(&srv->active, now);
+	sweep_list(&srv->draining, now);
+}
+
+void pc_conn_close_all(const char *reason)
+{
+	struct pc_conn *c;
+	while ((c = TAILQ_FIRST(&srv->handshake)) != NULL)
+		conn_close(c, reason);
+	while ((c = TAILQ_FIRST(&srv->active)) != NULL)
+		conn_close(c, reason);
+	while ((c = TAILQ_FIRST(&srv->draining)) != NULL)
+		conn_close(c, reason);
+}
+
+/* Frees closed connections; runs as its own event, outside any of their callbacks. */
+void pc_conn_reap(evutil_socket_t fd, short what, void *arg);
+void pc_conn_reap(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	struct pc_conn *c;
+	while ((c = TAILQ_FIRST(&srv->closed)) != NULL) {
+		TAILQ_REMOVE(&srv->closed, c, link);
+		free(c);
+	}
+}

@@ -1,0 +1,192 @@
+/* main.c - pointcleard: start-up, signals, the event loop, shutdown.
+ *
+ * Start-up order: settings, operator key, worker threads, then the control
+ * connection loads the key cache; only once merchants are known does the writer
+ * connect and the listener open. Nothing here blocks once the loop runs. */
+#include <arpa/inet.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "conn.h"
+#include "control.h"
+#include "db.h"
+#include "keycache.h"
+#include "log.h"
+#include "receipt.h"
+#include "server.h"
+#include "sql.h"
+#include "verify.h"
+#include "writer.h"
+
+void pc_conn_reap(evutil_socket_t fd, short what, void *arg);
+
+static struct pc_server server;
+static struct event *shutdown_timer;
+
+static void on_writer_ready(void *arg)
+{
+	pc_writer_kick(arg);
+}
+
+static void on_writer_lost(void *arg)
+{
+	pc_writer_db_lost(arg);
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+                      int salen, void *arg)
+{
+	(void)l;
+	(void)arg;
+	pc_conn_accept(fd, sa, salen);
+}
+
+static void on_listener_error(struct evconnlistener *l, void *arg)
+{
+	(void)l;
+	(void)arg;
+	log_warn("accept");
+}
+
+static void start_listening(struct pc_server *srv)
+{
+	struct pc_db_opts o = {
+		.conninfo = srv->cfg.db,
+		.name = "writer",
+		.statements = pc_writer_statements,
+		.nstatements = pc_writer_nstatements,
+		.reconnect_ms = srv->cfg.reconnect_ms,
+		.query_timeout_ms = srv->cfg.batch_timeout_ms,
+	};
+	struct pc_db_hooks h = { on_writer_ready, on_writer_lost, NULL, srv->writer };
+	srv->writer_db = pc_db_new(srv->base, &o, &h);
+	pc_writer_attach(srv->writer, srv->writer_db);
+	pc_db_start(srv->writer_db);
+
+	struct sockaddr_storage ss;
+	int sslen = sizeof ss;
+	char addr[128];
+	snprintf(addr, sizeof addr, strchr(srv->cfg.listen_host, ':') ? "[%s]:%d" : "%s:%d",
+	         srv->cfg.listen_host, srv->cfg.listen_port);
+	if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &sslen) < 0)
+		fatalx("--listen %s is not a numeric address", addr);
+	srv->listener = evconnlistener_new_bind(srv->base, on_accept, NULL,
+	                                        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 1024,
+	                                        (struct sockaddr *)&ss, sslen);
+	if (!srv->listener)
+		fatal("listen on %s", addr);
+	evconnlistener_set_error_cb(srv->listener, on_listener_error);
+
+	struct sockaddr_storage bound;
+	socklen_t blen = sizeof bound;
+	getsockname(evconnlistener_get_fd(srv->listener), (struct sockaddr *)&bound, &blen);
+	int port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+	                                             : ((struct sockaddr_in *)&bound)->sin_port);
+	fprintf(stderr, "pointcleard: listening on %s:%d\n", srv->cfg.listen_host, port);
+	fflush(stderr);
+}
+
+static void on_conn_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	pc_conn_sweep();
+}
+
+/* Graceful stop: accept nothing, read nothing, let what is in flight be answered,
+ * then leave the loop (or after ten seconds). */
+static void on_shutdown_tick(evutil_socket_t fd, short what, void *arg)
+{
+	static int ticks;
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (server.live_requests == 0 || ++ticks > 100)
+		event_base_loopexit(server.base, NULL);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	if (server.cfg.shutting_down)
+		return;
+	log_info("signal=%d shutting down live=%d", (int)sig, server.live_requests);
+	server.cfg.shutting_down = true;
+	if (server.listener)
+		evconnlistener_disable(server.listener);
+	server.global_paused = true;
+	struct timeval tv = { 0, 100000 };
+	shutdown_timer = event_new(server.base, -1, EV_PERSIST, on_shutdown_tick, NULL);
+	event_add(shutdown_timer, &tv);
+}
+
+int main(int argc, char **argv)
+{
+	struct pc_server *srv = &server;
+	pc_config_parse(&srv->cfg, argc, argv);
+	signal(SIGPIPE, SIG_IGN);
+	if (sodium_init() < 0)
+		fatalx("sodium_init failed");
+	if (evthread_use_pthreads() < 0)
+		fatalx("evthread_use_pthreads failed");
+
+	char path[4096];
+	snprintf(path, sizeof path, "%s/operator/receipt.key", srv->cfg.home);
+	if (pc_receipt_load_key(path) < 0)
+		return 1;
+	snprintf(srv->cert_file, sizeof srv->cert_file, "%s/tls/server.crt", srv->cfg.home);
+	snprintf(srv->key_file, sizeof srv->key_file, "%s/tls/server.key", srv->cfg.home);
+
+	srv->base = event_base_new();
+	if (!srv->base)
+		fatalx("event_base_new failed");
+	TAILQ_INIT(&srv->handshake);
+	TAILQ_INIT(&srv->active);
+	TAILQ_INIT(&srv->draining);
+	TAILQ_INIT(&srv->closed);
+	srv->reap_ev = event_new(srv->base, -1, 0, pc_conn_reap, NULL);
+	pc_conn_init(srv);
+	srv->writer = pc_writer_new(&srv->cfg, pc_conn_answer);
+	srv->verify = pc_verify_new(srv->base, srv->cfg.workers, pc_conn_on_verified, NULL);
+	log_info("starting workers=%d batch_max=%d batches_in_flight=%d", srv->cfg.workers,
+	         srv->cfg.batch_max, srv->cfg.batches_in_flight);
+
+	int sweep_ms = srv->cfg.frame_timeout_ms < srv->cfg.handshake_timeout_ms
+	             ? srv->cfg.frame_timeout_ms : srv->cfg.handshake_timeout_ms;
+	sweep_ms = sweep_ms / 4 < 10 ? 10 : (sweep_ms / 4 > 1000 ? 1000 : sweep_ms / 4);
+	struct event *sweep = event_new(srv->base, -1, EV_PERSIST, on_conn_sweep, NULL);
+	struct timeval sweep_tv = { sweep_ms / 1000, (sweep_ms % 1000) * 1000 };
+	event_add(sweep, &sweep_tv);
+	struct event *sigterm = evsignal_new(srv->base, SIGTERM, on_signal, NULL);
+	struct event *sigint = evsignal_new(srv->base, SIGINT, on_signal, NULL);
+	event_add(sigterm, NULL);
+	event_add(sigint, NULL);
+
+	pc_control_start(srv, start_listening);
+	event_base_dispatch(srv->base);
+
+	log_info("stopped live=%d", srv->live_requests);
+	pc_conn_close_all("shutting down");
+	pc_conn_reap(-1, 0, NULL);
+	if (srv->listener)
+		evconnlistener_free(srv->listener);
+	pc_verify_free(srv->verify);
+	pc_db_free(srv->writer_db);
+	pc_writer_free(srv->writer);
+	event_free(sweep);
+	event_free(sigterm);
+	event_free(sigint);
+	if (shutdown_timer)
+		event_free(shutdown_timer);
+	return 0;
+}

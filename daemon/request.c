@@ -1,0 +1,35 @@
+/* request.c - allocation of requests and the daemon's clock. */
+#include "request.h"
+
+#include <stdlib.h>
+#include <time.h>
+
+#include "log.h"
+
+struct pc_request *pc_request_new(uint8_t *envelope, size_t len, uint64_t request_id)
+{
+	struct pc_request *r = calloc(1, sizeof *r);
+	if (!r)
+		fatal("request: calloc");
+	r->envelope = envelope;
+	r->envelope_len = len;
+	r->request_id = request_id;
+	r->received_us = pc_now_us();
+	return r;
+}
+
+void pc_request_free(struct pc_request *r)
+{
+	if (!r)
+		return;
+	pc_event_free(r->event);
+	free(r->envelope);
+	free(r);
+}
+
+int64_t pc_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}

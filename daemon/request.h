@@ -1,0 +1,80 @@
+/* request.h - one SUBMIT on its way through the daemon.
+ *
+ * Stages and owners: READ by the connection, VERIFYING by a worker thread (which
+ * alone touches it then), VERIFIED / REJECTED back on the loop, QUEUED and
+ * IN_BATCH by the writer, then answered and freed. The connection pointer is weak:
+ * a connection that closes clears it in every request it still has, and the
+ * request finishes its journey detached, answering no one. */
+#ifndef PC_REQUEST_H
+#define PC_REQUEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <pointclear/codec.h>
+
+enum pc_req_stage {
+	PC_REQ_VERIFYING,
+	PC_REQ_VERIFIED,
+	PC_REQ_REJECTED,
+	PC_REQ_QUEUED,
+	PC_REQ_IN_BATCH,
+};
+
+enum pc_event_kind {
+	PC_KIND_EARN = 1, PC_KIND_REDEEM, PC_KIND_HOLD, PC_KIND_CAPTURE,
+	PC_KIND_VOID, PC_KIND_REVERSAL, PC_KIND_REFERRAL, PC_KIND_PURCHASE,
+};
+
+/* The columns one event contributes to the batch statement. Strings point into
+ * the request's unpacked event; NULL is SQL NULL. */
+struct pc_event_row {
+	const char *alliance, *merchant, *event_id, *key_id;
+	int16_t kind;
+	int64_t event_time_us;
+	const char *store, *terminal, *member;
+	int64_t amount;           /* 0 when the kind has none */
+	const char *ref_event;
+	int64_t ref_seq;          /* -1 when none */
+	int32_t duration_s;
+	const char *reason, *beneficiary, *channel, *campaign, *code, *currency;
+	int64_t touch_time_us;
+	uint8_t payload_hash[32];
+};
+
+struct pc_conn;
+
+struct pc_request {
+	TAILQ_ENTRY(pc_request) conn_link;    /* the connection's list of its requests */
+	TAILQ_ENTRY(pc_request) stage_link;   /* worker queue, done queue or writer queue */
+	struct pc_conn *conn;                 /* weak; NULL once the connection is gone */
+	uint64_t request_id;
+	enum pc_req_stage stage;
+	uint8_t *envelope;                    /* the SUBMIT body as received; owned */
+	size_t envelope_len;
+	char alliance[65], merchant[65];      /* the connection's certificate identity */
+	char key_id[17];
+	int64_t received_us;                  /* daemon clock when the frame was complete */
+	bool verdict_ok;                      /* the worker's verdict, until the loop takes it */
+	pc_code code;                         /* REJECTED: why */
+	const char *message;                  /* static text */
+	Pointclear__V1__Event *event;         /* VERIFIED on: owned */
+	struct pc_event_row row;
+	int retries;                          /* batch retries after a deadlock */
+};
+
+TAILQ_HEAD(pc_request_list, pc_request);
+
+#ifndef TAILQ_FOREACH_SAFE   /* BSD has it; glibc's sys/queue.h does not */
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar) \
+	for ((var) = TAILQ_FIRST(head); (var) && ((tvar) = TAILQ_NEXT(var, field), 1); (var) = (tvar))
+#endif
+
+/* Allocates a request owning a copy of nothing: envelope is adopted. */
+struct pc_request *pc_request_new(uint8_t *envelope, size_t len, uint64_t request_id);
+void pc_request_free(struct pc_request *r);
+
+int64_t pc_now_us(void);
+
+#endif

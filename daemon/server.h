@@ -1,0 +1,37 @@
+/* server.h - the daemon's one shared context, owned by main.c. */
+#ifndef PC_SERVER_H
+#define PC_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <openssl/ssl.h>
+
+#include "config.h"
+
+struct pc_conn;
+TAILQ_HEAD(pc_conn_list, pc_conn);
+
+struct pc_server {
+	struct event_base *base;
+	struct pc_config cfg;
+	char cert_file[4096], key_file[4096];
+	SSL_CTX *tls;                     /* for new connections; swapped on reload */
+	struct pc_verify *verify;
+	struct pc_writer *writer;
+	struct pc_db *writer_db;
+	struct pc_db *control_db;
+	struct evconnlistener *listener;
+	/* a connection's state is the list it is on */
+	struct pc_conn_list handshake;    /* TLS handshake not finished */
+	struct pc_conn_list active;       /* identified; frames are read */
+	struct pc_conn_list draining;     /* answering a last error, then closed */
+	struct pc_conn_list closed;       /* freed after this loop iteration */
+	int n_conns;
+	int live_requests;                /* read and not yet answered or dropped */
+	bool global_paused;
+	struct event *reap_ev;
+	uint64_t next_conn_id;
+};
+
+#endif

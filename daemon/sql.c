@@ -1,0 +1,58 @@
+/* sql.c - the daemon's SQL, all of it parameterized. */
+#include "sql.h"
+
+#include "pgarray.h"
+
+static const Oid apply_types[PC_APPLY_BATCH_NPARAMS] = {
+	PC_OID_TEXT_ARRAY,   /* alliance */
+	PC_OID_TEXT_ARRAY,   /* merchant */
+	PC_OID_TEXT_ARRAY,   /* event id */
+	PC_OID_TEXT_ARRAY,   /* key id */
+	PC_OID_INT2_ARRAY,   /* kind */
+	PC_OID_BYTEA_ARRAY,  /* envelope */
+	PC_OID_BYTEA_ARRAY,  /* payload hash */
+	PC_OID_INT8_ARRAY,   /* event time */
+	PC_OID_TEXT_ARRAY,   /* store */
+	PC_OID_TEXT_ARRAY,   /* terminal */
+	PC_OID_TEXT_ARRAY,   /* member */
+	PC_OID_INT8_ARRAY,   /* amount */
+	PC_OID_TEXT_ARRAY,   /* referenced event id */
+	PC_OID_INT8_ARRAY,   /* referenced sequence */
+	PC_OID_INT4_ARRAY,   /* hold duration */
+	PC_OID_TEXT_ARRAY,   /* reason */
+	PC_OID_TEXT_ARRAY,   /* beneficiary */
+	PC_OID_TEXT_ARRAY,   /* channel */
+	PC_OID_TEXT_ARRAY,   /* campaign */
+	PC_OID_TEXT_ARRAY,   /* referral code */
+	PC_OID_INT8_ARRAY,   /* touch time */
+	PC_OID_TEXT_ARRAY,   /* currency */
+};
+
+const struct pc_db_statement pc_writer_statements[] = {
+	{ PC_STMT_APPLY_BATCH,
+	  "SELECT idx, disposition, code, seq, accepted_at_us, status, balance, available,"
+	  " applied, remaining, hold_expires_at_us, leaf_hash, original_seq"
+	  " FROM pc_apply_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
+	  " $15, $16, $17, $18, $19, $20, $21, $22)",
+	  PC_APPLY_BATCH_NPARAMS, apply_types },
+};
+const int pc_writer_nstatements = 1;
+
+static const Oid int4_type[1] = { PC_OID_INT4 };
+
+const struct pc_db_statement pc_control_statements[] = {
+	{ PC_STMT_LOAD_ALLIANCES,
+	  "SELECT alliance_id, currency, window_future_s, window_past_s, ca_cert_pem FROM alliances",
+	  0, NULL },
+	{ PC_STMT_LOAD_MERCHANTS,
+	  "SELECT alliance_id, merchant_id, status FROM merchants", 0, NULL },
+	{ PC_STMT_LOAD_KEYS,
+	  "SELECT alliance_id, key_id, merchant_id, encode(public_key, 'hex'), pc_us(valid_from),"
+	  " coalesce(pc_us(revoked_at), 9223372036854775807) FROM merchant_keys",
+	  0, NULL },
+	{ PC_STMT_EXPIRE_HOLDS, "SELECT pc_expire_holds($1)", 1, int4_type },
+};
+const int pc_control_nstatements = 4;
+
+const char *const pc_control_setup[] = { "LISTEN pc_keys" };
+const int pc_control_nsetup = 1;

@@ -1,0 +1,28 @@
+/* sql.h - every SQL text the daemon sends and its prepared-statement name. */
+#ifndef PC_SQL_H
+#define PC_SQL_H
+
+#include "db.h"
+
+#define PC_STMT_APPLY_BATCH "pc_apply_batch"
+#define PC_APPLY_BATCH_NPARAMS 22
+#define PC_STMT_LOAD_ALLIANCES "pc_load_alliances"
+#define PC_STMT_LOAD_MERCHANTS "pc_load_merchants"
+#define PC_STMT_LOAD_KEYS "pc_load_keys"
+#define PC_STMT_EXPIRE_HOLDS "pc_expire_holds"
+
+/* Result columns of PC_STMT_APPLY_BATCH, in order. */
+enum pc_apply_col {
+	PC_COL_IDX, PC_COL_DISPOSITION, PC_COL_CODE, PC_COL_SEQ, PC_COL_ACCEPTED_US,
+	PC_COL_STATUS, PC_COL_BALANCE, PC_COL_AVAILABLE, PC_COL_APPLIED, PC_COL_REMAINING,
+	PC_COL_HOLD_EXPIRES_US, PC_COL_LEAF_HASH, PC_COL_ORIGINAL_SEQ,
+};
+
+extern const struct pc_db_statement pc_writer_statements[];
+extern const int pc_writer_nstatements;
+extern const struct pc_db_statement pc_control_statements[];
+extern const int pc_control_nstatements;
+extern const char *const pc_control_setup[];
+extern const int pc_control_nsetup;
+
+#endif

@@ -1,0 +1,116 @@
+/* tls.c - server TLS context and client certificate identity (see tls.h). */
+#include "tls.h"
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+#include <string.h>
+
+#include <pointclear/ids.h>
+
+#include "log.h"
+
+static void log_ssl_errors(const char *what)
+{
+	unsigned long e;
+	char buf[256];
+	while ((e = ERR_get_error()) != 0) {
+		ERR_error_string_n(e, buf, sizeof buf);
+		log_error("tls %s: %s", what, buf);
+	}
+}
+
+SSL_CTX *pc_tls_server_ctx(const char *cert_file, const char *key_file,
+                           const struct pc_keys *keys)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	if (!ctx) {
+		log_ssl_errors("SSL_CTX_new");
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+	/* libevent 2.1 reports a missing close_notify as an error under OpenSSL 3;
+	 * our framing detects truncation itself. */
+	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	/* No resumption: a resumed session would skip the certificate check, and a
+	 * revoked merchant must not come back through a ticket. */
+	SSL_CTX_set_num_tickets(ctx, 0);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		log_ssl_errors(cert_file);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+	for (int i = 0; i < pc_keys_alliance_count(keys); i++) {
+		const struct pc_alliance_info *a = pc_keys_alliance_at(keys, i);
+		if (X509_STORE_add_cert(store, a->ca) != 1) {
+			log_ssl_errors(a->id);
+			SSL_CTX_free(ctx);
+			return NULL;
+		}
+	}
+	return ctx;
+}
+
+/* The single entry of nid in name, as an identifier; -1 if absent, repeated or
+ * not an identifier (an embedded NUL included). */
+static int name_entry(X509_NAME *name, int nid, char out[65])
+{
+	int idx = X509_NAME_get_index_by_NID(name, nid, -1);
+	if (idx < 0 || X509_NAME_get_index_by_NID(name, nid, idx) >= 0)
+		return -1;
+	const ASN1_STRING *s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx));
+	int len = ASN1_STRING_length(s);
+	if (len <= 0 || len > 64)
+		return -1;
+	memcpy(out, ASN1_STRING_get0_data(s), (size_t)len);
+	out[len] = '\0';
+	return (strlen(out) == (size_t)len && pc_id_valid(out)) ? 0 : -1;
+}
+
+int pc_tls_identify(SSL *ssl, const struct pc_keys *keys, char alliance[65],
+                    char merchant[65], const char **why)
+{
+	int rc = -1;
+	X509 *peer = SSL_get1_peer_certificate(ssl);
+	if (!peer) {
+		*why = "no client certificate";
+		return -1;
+	}
+	if (SSL_get_verify_result(ssl) != X509_V_OK) {
+		*why = "client certificate not verified";
+		goto out;
+	}
+	X509_NAME *subject = X509_get_subject_name(peer);
+	if (name_entry(subject, NID_organizationName, alliance) < 0 ||
+	    name_entry(subject, NID_commonName, merchant) < 0) {
+		*why = "client certificate subject is not O=<alliance>, CN=<merchant>";
+		goto out;
+	}
+	const struct pc_alliance_info *a = pc_keys_alliance(keys, alliance);
+	if (!a) {
+		*why = "client certificate names an unknown alliance";
+		goto out;
+	}
+	/* Any alliance CA verifies the chain; only the named alliance's may vouch
+	 * for its merchants. */
+	STACK_OF(X509) *chain = SSL_get0_verified_chain(ssl);
+	int n = chain ? sk_X509_num(chain) : 0;
+	if (n < 1 || X509_cmp(sk_X509_value(chain, n - 1), a->ca) != 0) {
+		*why = "client certificate is not issued by its alliance's CA";
+		goto out;
+	}
+	if (!pc_keys_merchant(keys, alliance, merchant)) {
+		*why = "client certificate names an unknown merchant";
+		goto out;
+	}
+	rc = 0;
+out:
+	X509_free(peer);
+	return rc;
+}

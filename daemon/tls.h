@@ -1,0 +1,21 @@
+/* tls.h - the daemon's TLS: a server context that demands a client certificate
+ * from one of the alliance CAs, and the mapping of that certificate to a merchant.
+ * A reload builds the new context aside and swaps it in only when it is whole. */
+#ifndef PC_TLS_H
+#define PC_TLS_H
+
+#include <openssl/ssl.h>
+
+#include "keycache.h"
+
+/* A new server context for cert/key trusting every alliance CA in keys; NULL with
+ * the reason logged. */
+SSL_CTX *pc_tls_server_ctx(const char *cert_file, const char *key_file,
+                           const struct pc_keys *keys);
+
+/* After the handshake: the merchant this peer is. 0, or -1 with *why set. The
+ * certificate must be O=<alliance>, CN=<merchant>, chained to that alliance's CA. */
+int pc_tls_identify(SSL *ssl, const struct pc_keys *keys, char alliance[65],
+                    char merchant[65], const char **why);
+
+#endif

@@ -1,0 +1,26 @@
+/* writer.h - group commit: verified events from every connection are gathered
+ * into batches, each applied by one pc_apply_batch call in its own transaction,
+ * pipelined so the next batch is on the wire while the previous one commits.
+ * Each event still gets its own answer, sent only once its batch committed. */
+#ifndef PC_WRITER_H
+#define PC_WRITER_H
+
+#include "config.h"
+#include "db.h"
+#include "request.h"
+
+struct pc_writer;
+
+/* answer(r, body, len) sends a SUBMIT_RESULT for r (body owned by the callee) and
+ * frees r. */
+typedef void (*pc_answer_fn)(struct pc_request *r, uint8_t *body, size_t len);
+
+struct pc_writer *pc_writer_new(const struct pc_config *cfg, pc_answer_fn answer);
+void pc_writer_attach(struct pc_writer *w, struct pc_db *db);
+void pc_writer_enqueue(struct pc_writer *w, struct pc_request *r);
+void pc_writer_kick(struct pc_writer *w);        /* the database became ready */
+void pc_writer_db_lost(struct pc_writer *w);     /* answer what waits: retryable */
+int pc_writer_pending(const struct pc_writer *w);   /* queued plus in batches */
+void pc_writer_free(struct pc_writer *w);
+
+#endif
