@@ -92,16 +92,16 @@ END $$;
 
 -- The entry a capture, void or reversal refers to: by event id (always the
 -- sender's own namespace) or by sequence (which may be another merchant's).
-CREATE FUNCTION pc_resolve_ref(a text, mer text, ref_event text, ref_seq bigint,
+CREATE FUNCTION pc_resolve_ref(a text, mer text, by_event text, by_seq bigint,
                                OUT target bigint, OUT owner text)
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF ref_event IS NOT NULL THEN
+    IF by_event IS NOT NULL THEN
         SELECT l.seq, l.merchant_id INTO target, owner FROM ledger l
-         WHERE l.alliance_id = a AND l.merchant_id = mer AND l.event_id = ref_event;
+         WHERE l.alliance_id = a AND l.merchant_id = mer AND l.event_id = by_event;
     ELSE
         SELECT l.seq, l.merchant_id INTO target, owner FROM ledger l
-         WHERE l.alliance_id = a AND l.seq = ref_seq;
+         WHERE l.alliance_id = a AND l.seq = by_seq;
     END IF;
 END $$;
 

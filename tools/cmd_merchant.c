@@ -1,0 +1,557 @@
+/* cmd_merchant.c - `pointclear merchant add|rotate-key|revoke-key|list`. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "client.h"
+#include "commands.h"
+#include "db.h"
+#include "home.h"
+#include "pki.h"
+#include "pointclear/ids.h"
+#include "pointclear/sign.h"
+
+static const char add_usage[] =
+	"usage: pointclear merchant add ALLIANCE MERCHANT --name NAME --industry INDUSTRY\n"
+	"        [--issue-price MINOR/POINTS --redeem-rate MINOR/POINTS]\n"
+	"  Adds the merchant with an Ed25519 signing key (valid from now) and a TLS client\n"
+	"  certificate from the alliance CA, and optionally its first contract terms.\n"
+	"  Prints the key id.\n";
+static const char rotate_usage[] =
+	"usage: pointclear merchant rotate-key ALLIANCE MERCHANT\n"
+	"  New signing key valid from now; the current one is revoked now and its files\n"
+	"  kept as sign.key.<keyid>, sign.pub.<keyid>. Prints the new key id.\n";
+static const char revoke_usage[] =
+	"usage: pointclear merchant revoke-key ALLIANCE MERCHANT KEY_ID [--at RFC3339]\n"
+	"  Revokes that key from now, or from the given time.\n";
+static const char list_usage[] =
+	"usage: pointclear merchant list ALLIANCE\n"
+	"  One line per merchant (status, industry, terms in force, name), then its keys.\n";
+
+static const char sql_notify[] = "NOTIFY pc_keys";
+static const char sql_insert_merchant[] =
+	"INSERT INTO merchants (alliance_id, merchant_id, name, industry) VALUES ($1, $2, $3, $4)";
+static const char sql_insert_key[] =
+	"INSERT INTO merchant_keys (alliance_id, key_id, merchant_id, public_key)"
+	" VALUES ($1, $2, $3, decode($4, 'hex'))";
+/* the merchant row locked: concurrent rotations of one merchant take turns */
+static const char sql_lock_merchant[] =
+	"SELECT 1 FROM merchants WHERE alliance_id = $1 AND merchant_id = $2 FOR UPDATE";
+/* a key not yet valid cannot be revoked before it starts (CHECK revoked_at >= valid_from) */
+static const char sql_revoke_current[] =
+	"UPDATE merchant_keys SET revoked_at = greatest(now(), valid_from)"
+	" WHERE alliance_id = $1 AND merchant_id = $2 AND (revoked_at IS NULL OR revoked_at > now())";
+/* never moves a revocation later: that would make the key valid again for a while */
+static const char sql_revoke_key[] =
+	"UPDATE merchant_keys SET revoked_at = coalesce($4::timestamptz, now())"
+	" WHERE alliance_id = $1 AND merchant_id = $2 AND key_id = $3"
+	" AND (revoked_at IS NULL OR revoked_at > coalesce($4::timestamptz, now()))"
+	" RETURNING to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')";
+static const char sql_key_state[] =
+	"SELECT to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+	" FROM merchant_keys WHERE alliance_id = $1 AND merchant_id = $2 AND key_id = $3";
+static const char sql_alliance_exists[] = "SELECT 1 FROM alliances WHERE alliance_id = $1";
+static const char sql_list_merchants[] =
+	"SELECT m.merchant_id, m.status, m.industry, m.name,"
+	"  coalesce(t.issue_price_minor || '/' || t.issue_price_per_points, '-'),"
+	"  coalesce(t.redeem_rate_minor || '/' || t.redeem_rate_per_points, '-')"
+	" FROM merchants m LEFT JOIN LATERAL ("
+	"  SELECT * FROM contract_terms c"
+	"   WHERE c.alliance_id = m.alliance_id AND c.merchant_id = m.merchant_id"
+	"     AND c.effective_from <= now()"
+	"   ORDER BY c.effective_from DESC LIMIT 1) t ON true"
+	" WHERE m.alliance_id = $1 ORDER BY m.merchant_id COLLATE \"C\"";
+static const char sql_list_keys[] =
+	"SELECT merchant_id, key_id,"
+	"  CASE WHEN valid_from > now() THEN 'pending'"
+	"       WHEN revoked_at IS NOT NULL AND revoked_at <= now() THEN 'revoked'"
+	"       ELSE 'current' END,"
+	"  to_char(valid_from AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+	"  coalesce(to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '-')"
+	" FROM merchant_keys WHERE alliance_id = $1 ORDER BY merchant_id COLLATE \"C\", valid_from, key_id";
+
+/* A fresh Ed25519 signing key with its raw public key in hex and its key id. */
+struct sign_key {
+	EVP_PKEY *key;
+	char key_id[PC_KEY_ID_LEN + 1];
+	char pk_hex[2 * PC_PK_SIZE + 1];
+};
+
+static int sign_key_new(struct sign_key *k, char *err, size_t errlen)
+{
+	uint8_t pk[PC_PK_SIZE];
+
+	k->key = pki_ed25519_new(err, errlen);
+	if (!k->key)
+		return -1;
+	if (pki_ed25519_public_raw(k->key, pk) != 0) {
+		snprintf(err, errlen, "new signing key is not Ed25519");
+		return -1;
+	}
+	pc_key_id(k->key_id, pk);
+	sodium_bin2hex(k->pk_hex, sizeof k->pk_hex, pk, sizeof pk);
+	return 0;
+}
+
+/* Checks ALLIANCE and MERCHANT as identifiers and builds the merchant's directory. */
+static int merchant_dir(struct pc_cli *ctx, const char *alliance, const char *merchant,
+                        char dir[HOME_PATH_MAX])
+{
+	if (!pc_id_valid(alliance))
+		return cli_fail(ctx, "'%s' is not a valid alliance id", alliance);
+	if (!pc_id_valid(merchant))
+		return cli_fail(ctx, "'%s' is not a valid merchant id (1-64 of A-Z a-z 0-9 . _ : -)",
+		                merchant);
+	if (home_path(dir, HOME_PATH_MAX, ctx->home, "alliances/%s/merchants/%s", alliance,
+	              merchant) != 0)
+		return cli_fail(ctx, "home path too long");
+	return 0;
+}
+
+/* Stages "<dir>/<name>" and returns its temporary path, or NULL. */
+static const char *stage_in(struct home_stage *st, const char *dir, const char *name)
+{
+	char path[HOME_PATH_MAX];
+	int n = snprintf(path, sizeof path, "%s/%s", dir, name);
+
+	if (n < 0 || (size_t)n >= sizeof path)
+		return NULL;
+	return home_stage_add(st, path);
+}
+
+struct add_args {
+	const char *alliance, *merchant, *name, *industry;
+	int have_terms;
+	struct cli_terms terms;
+};
+
+/* The TLS client certificate: O=<alliance>, CN=<merchant>, from the alliance CA. */
+static int add_files(struct pc_cli *ctx, const struct add_args *a, const char *dir,
+                     const struct sign_key *sk, struct home_stage *st, char *err,
+                     size_t errlen)
+{
+	char ca_crt[HOME_PATH_MAX], ca_key_path[HOME_PATH_MAX];
+	const char *t_key, *t_pub, *t_crt, *t_tls;
+	EVP_PKEY *ca_key = NULL, *tls_key = NULL;
+	X509 *ca = NULL, *cert = NULL;
+	int rc = -1;
+
+	if (home_path(ca_crt, sizeof ca_crt, ctx->home, "alliances/%s/ca.crt", a->alliance) != 0 ||
+	    home_path(ca_key_path, sizeof ca_key_path, ctx->home, "alliances/%s/ca.key",
+	              a->alliance) != 0) {
+		snprintf(err, errlen, "home path too long");
+		return -1;
+	}
+	if (!home_exists(ca_crt)) {
+		snprintf(err, errlen, "no CA for alliance %s in %s (run `pointclear alliance create`)",
+		         a->alliance, ctx->home);
+		return -1;
+	}
+	if (!(ca = pki_read_cert(ca_crt, err, errlen)) ||
+	    !(ca_key = pki_read_private(ca_key_path, err, errlen)) ||
+	    !(tls_key = pki_p256_new(err, errlen)) ||
+	    !(cert = pki_make_leaf(ca, ca_key, tls_key, a->alliance, a->merchant, PKI_LEAF_CLIENT,
+	                           NULL, err, errlen)))
+		goto out;
+	if (home_mkdirs(dir, err, errlen) != 0)
+		goto out;
+	if (!(t_key = stage_in(st, dir, "sign.key")) || !(t_pub = stage_in(st, dir, "sign.pub")) ||
+	    !(t_crt = stage_in(st, dir, "client.crt")) ||
+	    !(t_tls = stage_in(st, dir, "client.key"))) {
+		snprintf(err, errlen, "home path too long");
+		goto out;
+	}
+	if (pki_write_private(t_key, sk->key, err, errlen) != 0 ||
+	    pki_write_public(t_pub, sk->key, err, errlen) != 0 ||
+	    pki_write_cert(t_crt, cert, err, errlen) != 0 ||
+	    pki_write_private(t_tls, tls_key, err, errlen) != 0)
+		goto out;
+	rc = 0;
+out:
+	X509_free(cert);
+	X509_free(ca);
+	EVP_PKEY_free(tls_key);
+	EVP_PKEY_free(ca_key);
+	return rc;
+}
+
+static int add_rows(struct db *d, const struct add_args *a, const struct sign_key *sk)
+{
+	const char *mparams[4] = {a->alliance, a->merchant, a->name, a->industry};
+	const char *kparams[4] = {a->alliance, sk->key_id, a->merchant, sk->pk_hex};
+
+	if (db_begin(d) != 0 || db_exec(d, sql_insert_merchant, 4, mparams) != 0 ||
+	    db_exec(d, sql_insert_key, 4, kparams) != 0 ||
+	    (a->have_terms && terms_insert(d, a->alliance, a->merchant, &a->terms, NULL) != 0) ||
+	    db_exec(d, sql_notify, 0, NULL) != 0 || db_commit(d) != 0) {
+		db_rollback(d);
+		return -1;
+	}
+	return 0;
+}
+
+static int merchant_add(struct pc_cli *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"name", required_argument, NULL, 'n'},
+		{"industry", required_argument, NULL, 'I'},
+		{"issue-price", required_argument, NULL, 'i'},
+		{"redeem-rate", required_argument, NULL, 'r'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct add_args a = {0};
+	struct sign_key sk = {0};
+	char dir[HOME_PATH_MAX], err[512];
+	struct home_stage st;
+	struct db d = {0};
+	int c, have_issue = 0, have_redeem = 0, new_dir, rc = 1;
+
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			a.name = optarg;
+			break;
+		case 'I':
+			a.industry = optarg;
+			break;
+		case 'i':
+			if (cli_parse_ratio(optarg, &a.terms.issue_minor, &a.terms.issue_points) != 0)
+				return cli_fail(ctx, "--issue-price '%s' is not MINOR/POINTS", optarg);
+			have_issue = 1;
+			break;
+		case 'r':
+			if (cli_parse_ratio(optarg, &a.terms.redeem_minor, &a.terms.redeem_points) != 0)
+				return cli_fail(ctx, "--redeem-rate '%s' is not MINOR/POINTS", optarg);
+			have_redeem = 1;
+			break;
+		case 'h':
+			return cli_usage(add_usage, 0);
+		default:
+			return cli_bad_option(ctx, c, argv, add_usage);
+		}
+	}
+	if (argc - optind != 2 || !a.name || !a.industry)
+		return cli_usage(add_usage, 2);
+	if (have_issue != have_redeem)
+		return cli_fail(ctx, "terms need both --issue-price and --redeem-rate");
+	a.have_terms = have_issue;
+	a.alliance = argv[optind];
+	a.merchant = argv[optind + 1];
+	if (merchant_dir(ctx, a.alliance, a.merchant, dir) != 0)
+		return 1;
+	if (db_open(&d, ctx->db) != 0)
+		return cli_fail(ctx, "%s", d.err);
+
+	home_stage_init(&st);
+	new_dir = !home_exists(dir);
+	if (sign_key_new(&sk, err, sizeof err) != 0 ||
+	    add_files(ctx, &a, dir, &sk, &st, err, sizeof err) != 0) {
+		cli_fail(ctx, "%s", err);
+		goto out;
+	}
+	if (add_rows(&d, &a, &sk) != 0) {
+		if (db_failed_with(&d, "23505"))
+			cli_fail(ctx, "merchant %s/%s already exists", a.alliance, a.merchant);
+		else if (db_failed_with(&d, "23503"))
+			cli_fail(ctx, "no alliance %s", a.alliance);
+		else
+			cli_fail(ctx, "%s", d.err);
+		goto out;
+	}
+	/* the database has the merchant now: its files replace any stale ones */
+	if (home_stage_commit(&st, err, sizeof err) != 0) {
+		cli_fail(ctx, "%s", err);
+		goto out;
+	}
+	printf("%s\n", sk.key_id);
+	rc = 0;
+out:
+	home_stage_abort(&st);
+	if (rc != 0 && new_dir)
+		rmdir(dir);   /* only if it stayed empty */
+	EVP_PKEY_free(sk.key);
+	db_close(&d);
+	return rc;
+}
+
+/* Keeps the outgoing key's files as sign.key.<id>, sign.pub.<id>. */
+static int keep_old_files(const char *dir, const char *old_id, char *err, size_t errlen)
+{
+	static const char *const names[] = {"sign.key", "sign.pub"};
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		char from[HOME_PATH_MAX], to[HOME_PATH_MAX];
+
+		if ((size_t)snprintf(from, sizeof from, "%s/%s", dir, names[i]) >= sizeof from ||
+		    (size_t)snprintf(to, sizeof to, "%s/%s.%s", dir, names[i], old_id) >= sizeof to) {
+			snprintf(err, errlen, "home path too long");
+			return -1;
+		}
+		if (rename(from, to) != 0 && errno != ENOENT) {
+			snprintf(err, errlen, "cannot rename %s: %s", from, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int rotate_rows(struct pc_cli *ctx, struct db *d, const char *alliance,
+                       const char *merchant, const struct sign_key *sk)
+{
+	const char *params[4] = {alliance, sk->key_id, merchant, sk->pk_hex};
+	const char *mparams[2] = {alliance, merchant};
+	PGresult *res;
+
+	if (db_begin(d) != 0 || !(res = db_query(d, sql_lock_merchant, 2, mparams)))
+		goto fail;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		db_rollback(d);
+		return cli_fail(ctx, "no merchant %s/%s", alliance, merchant);
+	}
+	PQclear(res);
+	/* stdout carries only the new key id, for scripts to capture */
+	if (db_exec(d, sql_revoke_current, 2, mparams) != 0 ||
+	    db_exec(d, sql_insert_key, 4, params) != 0 || db_exec(d, sql_notify, 0, NULL) != 0 ||
+	    db_commit(d) != 0)
+		goto fail;
+	return 0;
+fail:
+	db_rollback(d);
+	return cli_fail(ctx, "%s", d->err);
+}
+
+static int merchant_rotate_key(struct pc_cli *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	char dir[HOME_PATH_MAX], cur[HOME_PATH_MAX], err[512], old_id[PC_KEY_ID_LEN + 1] = "";
+	uint8_t old_sk[PC_SK_SIZE];
+	const char *t_key, *t_pub;
+	struct sign_key sk = {0};
+	struct home_stage st;
+	struct db d = {0};
+	int c, new_dir, rc = 1;
+
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (c == 'h')
+			return cli_usage(rotate_usage, 0);
+		return cli_bad_option(ctx, c, argv, rotate_usage);
+	}
+	if (argc - optind != 2)
+		return cli_usage(rotate_usage, 2);
+	if (merchant_dir(ctx, argv[optind], argv[optind + 1], dir) != 0)
+		return 1;
+	/* the file's own key id names the kept copy, whatever the database says */
+	if ((size_t)snprintf(cur, sizeof cur, "%s/sign.key", dir) >= sizeof cur)
+		return cli_fail(ctx, "home path too long");
+	if (home_exists(cur)) {
+		if (pc_load_signing_key(cur, old_sk, old_id, err, sizeof err) != 0)
+			return cli_fail(ctx, "%s", err);
+		sodium_memzero(old_sk, sizeof old_sk);
+	}
+	if (db_open(&d, ctx->db) != 0)
+		return cli_fail(ctx, "%s", d.err);
+
+	home_stage_init(&st);
+	new_dir = !home_exists(dir);
+	if (home_mkdirs(dir, err, sizeof err) != 0 || sign_key_new(&sk, err, sizeof err) != 0) {
+		cli_fail(ctx, "%s", err);
+		goto out;
+	}
+	if (!(t_key = stage_in(&st, dir, "sign.key")) || !(t_pub = stage_in(&st, dir, "sign.pub"))) {
+		cli_fail(ctx, "home path too long");
+		goto out;
+	}
+	if (pki_write_private(t_key, sk.key, err, sizeof err) != 0 ||
+	    pki_write_public(t_pub, sk.key, err, sizeof err) != 0) {
+		cli_fail(ctx, "%s", err);
+		goto out;
+	}
+	if (rotate_rows(ctx, &d, argv[optind], argv[optind + 1], &sk) != 0)
+		goto out;
+	if ((*old_id && keep_old_files(dir, old_id, err, sizeof err) != 0) ||
+	    home_stage_commit(&st, err, sizeof err) != 0) {
+		cli_fail(ctx, "new key %s is registered but its files are not in place: %s",
+		         sk.key_id, err);
+		goto out;
+	}
+	printf("%s\n", sk.key_id);
+	rc = 0;
+out:
+	home_stage_abort(&st);
+	if (rc != 0 && new_dir)
+		rmdir(dir);   /* only if it stayed empty */
+	EVP_PKEY_free(sk.key);
+	db_close(&d);
+	return rc;
+}
+
+static int key_id_valid(const char *s)
+{
+	if (strlen(s) != PC_KEY_ID_LEN)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+			return 0;
+	return 1;
+}
+
+static int merchant_revoke_key(struct pc_cli *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"at", required_argument, NULL, 'a'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *at = NULL;
+	struct db d;
+	PGresult *res;
+	int c, rc = 1;
+
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			if (!cli_rfc3339_valid(optarg))
+				return cli_fail(ctx, "--at '%s' is not an RFC 3339 time", optarg);
+			at = optarg;
+			break;
+		case 'h':
+			return cli_usage(revoke_usage, 0);
+		default:
+			return cli_bad_option(ctx, c, argv, revoke_usage);
+		}
+	}
+	if (argc - optind != 3)
+		return cli_usage(revoke_usage, 2);
+	const char *params[4] = {argv[optind], argv[optind + 1], argv[optind + 2], at};
+
+	if (!pc_id_valid(params[0]) || !pc_id_valid(params[1]))
+		return cli_fail(ctx, "not a valid alliance or merchant id");
+	if (!key_id_valid(params[2]))
+		return cli_fail(ctx, "'%s' is not a key id (16 lowercase hex digits)", params[2]);
+	if (db_open(&d, ctx->db) != 0)
+		return cli_fail(ctx, "%s", d.err);
+
+	if (db_begin(&d) != 0 || !(res = db_query(&d, sql_revoke_key, 4, params))) {
+		db_rollback(&d);
+		if (db_failed_with(&d, "23514"))
+			cli_fail(ctx, "key %s cannot be revoked before it became valid", params[2]);
+		else
+			cli_fail(ctx, "%s", d.err);
+		goto out;
+	}
+	if (PQntuples(res) == 1) {
+		printf("revoked %s at %s\n", params[2], PQgetvalue(res, 0, 0));
+		PQclear(res);
+		if (db_exec(&d, sql_notify, 0, NULL) != 0 || db_commit(&d) != 0) {
+			db_rollback(&d);
+			cli_fail(ctx, "%s", d.err);
+			goto out;
+		}
+		rc = 0;
+		goto out;
+	}
+	PQclear(res);
+	db_rollback(&d);
+	/* nothing updated: no such key, or revoked already at or before that time */
+	res = db_query(&d, sql_key_state, 3, params);
+	if (!res) {
+		cli_fail(ctx, "%s", d.err);
+	} else if (PQntuples(res) == 0) {
+		cli_fail(ctx, "no key %s for merchant %s/%s", params[2], params[0], params[1]);
+	} else {
+		printf("key %s already revoked at %s\n", params[2], PQgetvalue(res, 0, 0));
+		rc = 0;
+	}
+	PQclear(res);
+out:
+	db_close(&d);
+	return rc;
+}
+
+static int merchant_list(struct pc_cli *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	PGresult *alliance = NULL, *merchants = NULL, *keys = NULL;
+	struct db d;
+	int c, k = 0, rc = 1;
+
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (c == 'h')
+			return cli_usage(list_usage, 0);
+		return cli_bad_option(ctx, c, argv, list_usage);
+	}
+	if (argc - optind != 1)
+		return cli_usage(list_usage, 2);
+	const char *params[1] = {argv[optind]};
+
+	if (db_open(&d, ctx->db) != 0)
+		return cli_fail(ctx, "%s", d.err);
+	/* one snapshot for the merchants and their keys */
+	if (db_exec(&d, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL) != 0 ||
+	    !(alliance = db_query(&d, sql_alliance_exists, 1, params)) ||
+	    !(merchants = db_query(&d, sql_list_merchants, 1, params)) ||
+	    !(keys = db_query(&d, sql_list_keys, 1, params))) {
+		cli_fail(ctx, "%s", d.err);
+		goto out;
+	}
+	if (PQntuples(alliance) == 0) {
+		cli_fail(ctx, "no alliance %s", params[0]);
+		goto out;
+	}
+	for (int m = 0; m < PQntuples(merchants); m++) {
+		const char *id = PQgetvalue(merchants, m, 0);
+
+		printf("%s %s industry=%s issue=%s redeem=%s name=%s\n", id,
+		       PQgetvalue(merchants, m, 1), PQgetvalue(merchants, m, 2),
+		       PQgetvalue(merchants, m, 4), PQgetvalue(merchants, m, 5),
+		       PQgetvalue(merchants, m, 3));
+		/* both ordered by merchant id: walk the keys alongside */
+		for (; k < PQntuples(keys) && strcmp(PQgetvalue(keys, k, 0), id) <= 0; k++) {
+			if (strcmp(PQgetvalue(keys, k, 0), id) != 0)
+				continue;
+			printf("  key %s %s valid_from=%s revoked_at=%s\n", PQgetvalue(keys, k, 1),
+			       PQgetvalue(keys, k, 2), PQgetvalue(keys, k, 3), PQgetvalue(keys, k, 4));
+		}
+	}
+	if (PQntuples(merchants) == 0)
+		printf("no merchants in %s\n", params[0]);
+	rc = 0;
+out:
+	PQclear(alliance);
+	PQclear(merchants);
+	PQclear(keys);
+	db_rollback(&d);
+	db_close(&d);
+	return rc;
+}
+
+int cmd_merchant(struct pc_cli *ctx, int argc, char **argv)
+{
+	static const struct cli_verb verbs[] = {
+		{"add", merchant_add, "add a merchant with its signing key and TLS certificate"},
+		{"rotate-key", merchant_rotate_key, "new signing key, the current one revoked"},
+		{"revoke-key", merchant_revoke_key, "revoke a signing key now or at a time"},
+		{"list", merchant_list, "list an alliance's merchants and their keys"},
+	};
+
+	return cli_dispatch(ctx, "merchant", verbs, (int)(sizeof verbs / sizeof verbs[0]), argc,
+	                    argv);
+}

@@ -1,0 +1,105 @@
+/* cmd_migrate.c - `pointclear migrate`: applies the compiled-in sql/ migrations. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "db.h"
+#include "migrations.h"
+
+static const char usage[] =
+	"usage: pointclear migrate\n"
+	"  Applies the compiled-in sql/ migrations not yet applied, in order, each in\n"
+	"  its own transaction, recording them in schema_migrations.\n";
+
+/* A constant key: every `pointclear migrate` against one database takes the same
+ * session lock, so concurrent runs apply each migration once, one after another. */
+static const char sql_lock[] = "SELECT pg_advisory_lock(hashtext($1))";
+static const char sql_unlock[] = "SELECT pg_advisory_unlock(hashtext($1))";
+static const char lock_name[] = "pointclear.migrate";
+
+static const char sql_create[] =
+	"CREATE TABLE IF NOT EXISTS schema_migrations ("
+	" version int PRIMARY KEY,"
+	" name text NOT NULL,"
+	" applied_at timestamptz NOT NULL DEFAULT now())";
+static const char sql_applied[] = "SELECT 1 FROM schema_migrations WHERE version = $1";
+static const char sql_record[] = "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)";
+
+/* Applies one migration in its own transaction. 1 applied, 0 already there, -1. */
+static int migrate_one(struct pc_cli *ctx, struct db *d, const struct pc_migration *m)
+{
+	char version[16];
+	const char *params[2] = {version, m->name};
+	PGresult *res;
+	int done;
+
+	snprintf(version, sizeof version, "%d", m->version);
+	if (db_begin(d) != 0)
+		goto fail;
+	res = db_query(d, sql_applied, 1, params);
+	if (!res)
+		goto fail;
+	done = PQntuples(res) > 0;
+	PQclear(res);
+	if (done) {
+		db_rollback(d);
+		return 0;
+	}
+	/* our own compiled-in text, several statements: PQexec, not PQexecParams */
+	if (db_exec_script(d, m->sql) != 0 || db_exec(d, sql_record, 2, params) != 0 ||
+	    db_commit(d) != 0)
+		goto fail;
+	return 1;
+fail:
+	db_rollback(d);
+	cli_fail(ctx, "%s: %s", m->name, d->err);
+	return -1;
+}
+
+int cmd_migrate(struct pc_cli *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *lock_params[1] = {lock_name};
+	struct db d;
+	int c, applied = 0, rc = 0;
+
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (c == 'h')
+			return cli_usage(usage, 0);
+		return cli_bad_option(ctx, c, argv, usage);
+	}
+	if (optind != argc)
+		return cli_usage(usage, 2);
+
+	if (db_open(&d, ctx->db) != 0)
+		return cli_fail(ctx, "%s", d.err);
+	if (db_exec(&d, sql_lock, 1, lock_params) != 0 || db_exec(&d, sql_create, 0, NULL) != 0) {
+		rc = cli_fail(ctx, "%s", d.err);
+		goto out;
+	}
+	for (int i = 0; i < pc_migrations_count; i++) {
+		int r = migrate_one(ctx, &d, &pc_migrations[i]);
+
+		if (r < 0) {
+			rc = 1;
+			break;
+		}
+		if (r > 0) {
+			printf("applied %s\n", pc_migrations[i].name);
+			applied++;
+		}
+	}
+	if (rc == 0 && applied == 0)
+		printf("up to date\n");
+	/* closing the session would release the lock too; say so explicitly */
+	db_exec(&d, sql_unlock, 1, lock_params);
+out:
+	db_close(&d);
+	return rc;
+}

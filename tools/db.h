@@ -1,0 +1,37 @@
+/* db.h - blocking libpq helpers for the CLI: connect, parameterized statements,
+ * transactions, and one readable error per failure. */
+#ifndef POINTCLEAR_TOOLS_DB_H
+#define POINTCLEAR_TOOLS_DB_H
+
+#include <libpq-fe.h>
+
+struct db {
+	PGconn *conn;
+	char err[1024];      /* the last failure, ready to print */
+	char sqlstate[6];    /* its SQLSTATE, "" when not from the server */
+};
+
+/* Connects (application_name=pointclear). 0, or -1 with d->err. */
+int db_open(struct db *d, const char *conninfo);
+void db_close(struct db *d);
+
+/* Runs one parameterized statement (text parameters; NULL is SQL NULL). Returns
+ * the result (caller PQclear()s it) when it succeeded, NULL with d->err. */
+PGresult *db_query(struct db *d, const char *sql, int nparams, const char *const *params);
+
+/* db_query for statements whose rows do not matter. 0, or -1. */
+int db_exec(struct db *d, const char *sql, int nparams, const char *const *params);
+
+/* Runs a multi-statement script of our own (compiled-in migrations): PQexec,
+ * since the extended protocol takes one statement at a time. 0, or -1. */
+int db_exec_script(struct db *d, const char *sql);
+
+int db_begin(struct db *d);
+int db_commit(struct db *d);
+/* Rolls back, keeping d->err as the reason the caller is giving up. */
+void db_rollback(struct db *d);
+
+/* Whether the last failure had this SQLSTATE (e.g. "23505" unique_violation). */
+int db_failed_with(const struct db *d, const char *sqlstate);
+
+#endif

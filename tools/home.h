@@ -1,0 +1,42 @@
+/* home.h - paths in the pointclear home directory, and files that appear there
+ * only once the database agrees (staged under temporary names, then renamed). */
+#ifndef POINTCLEAR_HOME_H
+#define POINTCLEAR_HOME_H
+
+#include <stddef.h>
+
+#define HOME_PATH_MAX 4096
+#define HOME_STAGE_MAX 8
+
+/* Formats "<home>/<fmt...>" into out. 0, or -1 when it does not fit. */
+int home_path(char *out, size_t outlen, const char *home, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* mkdir -p with mode 0700 for every directory it creates. 0, or -1 with err. */
+int home_mkdirs(const char *dir, char *err, size_t errlen);
+
+/* Whether a path exists (any kind of file). */
+int home_exists(const char *path);
+
+/* A set of files written under "<final>.tmp" and renamed into place together
+ * once the transaction that makes them valid has committed. */
+struct home_stage {
+	int n;
+	char final[HOME_STAGE_MAX][HOME_PATH_MAX];
+	char tmp[HOME_STAGE_MAX][HOME_PATH_MAX];
+};
+
+void home_stage_init(struct home_stage *st);
+
+/* Registers a final path; returns the temporary path to write, or NULL when the
+ * stage is full or the name too long. */
+const char *home_stage_add(struct home_stage *st, const char *final);
+
+/* Renames every temporary file into place. 0, or -1 with err (the files not yet
+ * renamed stay under their temporary names). */
+int home_stage_commit(struct home_stage *st, char *err, size_t errlen);
+
+/* Removes the temporary files (after a failure). */
+void home_stage_abort(struct home_stage *st);
+
+#endif
