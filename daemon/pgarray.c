@@ -78,6 +78,11 @@ void pc_pgarray_int8(struct pc_pgarray *a, int64_t v)
 	element(a, b, 8);
 }
 
+void pc_pgarray_timestamptz(struct pc_pgarray *a, int64_t unix_us)
+{
+	pc_pgarray_int8(a, unix_us - INT64_C(946684800000000));
+}
+
 void pc_pgarray_int4(struct pc_pgarray *a, int32_t v)
 {
 	uint8_t b[4];

@@ -17,6 +17,8 @@
 #define PC_OID_TEXT_ARRAY 1009
 #define PC_OID_BYTEA_ARRAY 1001
 #define PC_OID_INT8_ARRAY 1016
+#define PC_OID_TIMESTAMPTZ 1184
+#define PC_OID_TIMESTAMPTZ_ARRAY 1185
 
 struct pc_pgarray {
 	uint8_t *buf;     /* owned */
@@ -34,6 +36,8 @@ void pc_pgarray_int8(struct pc_pgarray *a, int64_t v);
 void pc_pgarray_int4(struct pc_pgarray *a, int32_t v);
 void pc_pgarray_int2(struct pc_pgarray *a, int16_t v);
 void pc_pgarray_null(struct pc_pgarray *a);
+/* µs since the Unix epoch, as PostgreSQL's binary timestamptz (µs since 2000). */
+void pc_pgarray_timestamptz(struct pc_pgarray *a, int64_t unix_us);
 /* Writes the header; a->buf/len are then the parameter value. */
 void pc_pgarray_finish(struct pc_pgarray *a);
 void pc_pgarray_free(struct pc_pgarray *a);

@@ -11,7 +11,7 @@ static const Oid apply_types[PC_APPLY_BATCH_NPARAMS] = {
 	PC_OID_INT2_ARRAY,   /* kind */
 	PC_OID_BYTEA_ARRAY,  /* envelope */
 	PC_OID_BYTEA_ARRAY,  /* payload hash */
-	PC_OID_INT8_ARRAY,   /* event time */
+	PC_OID_TIMESTAMPTZ_ARRAY,   /* event time */
 	PC_OID_TEXT_ARRAY,   /* store */
 	PC_OID_TEXT_ARRAY,   /* terminal */
 	PC_OID_TEXT_ARRAY,   /* member */
@@ -24,15 +24,13 @@ static const Oid apply_types[PC_APPLY_BATCH_NPARAMS] = {
 	PC_OID_TEXT_ARRAY,   /* channel */
 	PC_OID_TEXT_ARRAY,   /* campaign */
 	PC_OID_TEXT_ARRAY,   /* referral code */
-	PC_OID_INT8_ARRAY,   /* touch time */
+	PC_OID_TIMESTAMPTZ_ARRAY,   /* touch time */
 	PC_OID_TEXT_ARRAY,   /* currency */
 };
 
 const struct pc_db_statement pc_writer_statements[] = {
 	{ PC_STMT_APPLY_BATCH,
-	  "SELECT idx, disposition, code, seq, accepted_at_us, status, balance, available,"
-	  " applied, remaining, hold_expires_at_us, leaf_hash, original_seq"
-	  " FROM pc_apply_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
+	  "SELECT * FROM pc_apply_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
 	  " $15, $16, $17, $18, $19, $20, $21, $22)",
 	  PC_APPLY_BATCH_NPARAMS, apply_types },
 };

@@ -134,6 +134,8 @@ static bool body_ok(struct pc_request *r, const Pointclear__V1__Event *ev,
 			return refuse(r, CODE(UNKNOWN_MERCHANT), "beneficiary merchant is not in this alliance");
 		if (row->touch_time_us < 0)
 			return refuse(r, CODE(INVALID_FIELD), "touch_time_us is negative");
+		if (row->touch_time_us > r->received_us + al->window_future_us)
+			return refuse(r, CODE(EVENT_TIME_IN_FUTURE), "touch time is ahead of the clearing house clock");
 		return true;
 	}
 	case POINTCLEAR__V1__EVENT__BODY_PURCHASE: {

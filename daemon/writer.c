@@ -42,9 +42,9 @@ static void build_params(struct batch *b, struct pc_pgarray *p)
 {
 	static const uint32_t elem[PC_APPLY_BATCH_NPARAMS] = {
 		PC_OID_TEXT, PC_OID_TEXT, PC_OID_TEXT, PC_OID_TEXT, PC_OID_INT2, PC_OID_BYTEA,
-		PC_OID_BYTEA, PC_OID_INT8, PC_OID_TEXT, PC_OID_TEXT, PC_OID_TEXT, PC_OID_INT8,
+		PC_OID_BYTEA, PC_OID_TIMESTAMPTZ, PC_OID_TEXT, PC_OID_TEXT, PC_OID_TEXT, PC_OID_INT8,
 		PC_OID_TEXT, PC_OID_INT8, PC_OID_INT4, PC_OID_TEXT, PC_OID_TEXT, PC_OID_TEXT,
-		PC_OID_TEXT, PC_OID_TEXT, PC_OID_INT8, PC_OID_TEXT,
+		PC_OID_TEXT, PC_OID_TEXT, PC_OID_TIMESTAMPTZ, PC_OID_TEXT,
 	};
 	for (int i = 0; i < PC_APPLY_BATCH_NPARAMS; i++)
 		pc_pgarray_init(&p[i], elem[i]);
@@ -59,7 +59,7 @@ static void build_params(struct batch *b, struct pc_pgarray *p)
 		pc_pgarray_int2(&p[4], row->kind);
 		pc_pgarray_bytes(&p[5], r->envelope, r->envelope_len);
 		pc_pgarray_bytes(&p[6], row->payload_hash, sizeof row->payload_hash);
-		pc_pgarray_int8(&p[7], row->event_time_us);
+		pc_pgarray_timestamptz(&p[7], row->event_time_us);
 		pc_pgarray_text(&p[8], row->store);
 		pc_pgarray_text(&p[9], row->terminal);
 		pc_pgarray_text(&p[10], row->member);
@@ -78,7 +78,10 @@ static void build_params(struct batch *b, struct pc_pgarray *p)
 		pc_pgarray_text(&p[17], row->channel);
 		pc_pgarray_text(&p[18], row->campaign);
 		pc_pgarray_text(&p[19], row->code);
-		pc_pgarray_int8(&p[20], row->touch_time_us);
+		if (row->touch_time_us > 0)
+			pc_pgarray_timestamptz(&p[20], row->touch_time_us);
+		else
+			pc_pgarray_null(&p[20]);
 		pc_pgarray_text(&p[21], row->currency);
 	}
 	for (int i = 0; i < PC_APPLY_BATCH_NPARAMS; i++)

@@ -2,13 +2,18 @@
 --
 -- The daemon gathers events from all connections and sends them here as parallel
 -- arrays (element i of every array is event i), one statement per batch, so the
--- commit is paid once per batch. Events are applied in array order, which keeps
+-- commit is paid once per batch. Events are decided in array order, which keeps
 -- each connection's order and lets several events of one member share a batch.
 --
--- Per event, in this order: the key is valid at the clearing house's clock; the
--- (merchant, event id) is new (else the original is replayed, or CONFLICT if the
--- signed bytes differ); the member exists; then the event takes the next sequence
--- and its rule decides. Anything refused before the rule records nothing.
+-- Three phases, so that per-event work is only what depends on order:
+--   1. one set-based query: is the key valid at the clearing house's clock, is the
+--      (merchant, event id) new (else replay it, or CONFLICT when the signed bytes
+--      differ), does the member exist, does the id repeat within the batch;
+--   2. a loop over the events left: each takes the next sequence and its rule
+--      decides, changing balances and holds at once;
+--   3. one statement writes every ledger entry, posting, reversible amount and
+--      account total in bulk and returns one row per event.
+-- Anything refused in phase 1 records nothing.
 --
 -- Result per event: disposition 1 recorded, 2 replayed, 3 rejected.
 
@@ -20,7 +25,7 @@ CREATE FUNCTION pc_apply_batch(
     p_kind          smallint[],
     p_envelope      bytea[],
     p_payload_hash  bytea[],
-    p_event_time    bigint[],
+    p_event_time    timestamptz[],
     p_store         text[],
     p_terminal      text[],
     p_member        text[],
@@ -33,42 +38,66 @@ CREATE FUNCTION pc_apply_batch(
     p_channel       text[],
     p_campaign      text[],
     p_code          text[],
-    p_touch_time    bigint[],
+    p_touch_time    timestamptz[],
     p_currency      text[])
 RETURNS TABLE (
-    idx                 integer,
-    disposition         smallint,
-    code                smallint,
-    seq                 bigint,
-    accepted_at_us      bigint,
-    status              smallint,
-    balance             bigint,
-    available           bigint,
-    applied             bigint,
-    remaining           bigint,
-    hold_expires_at_us  bigint,
-    leaf_hash           bytea,
-    original_seq        bigint)
+    r_idx                 integer,
+    r_disposition         smallint,
+    r_code                smallint,
+    r_seq                 bigint,
+    r_accepted_at_us      bigint,
+    r_status              smallint,
+    r_balance             bigint,
+    r_available           bigint,
+    r_applied             bigint,
+    r_remaining           bigint,
+    r_hold_expires_at_us  bigint,
+    r_leaf_hash           bytea,
+    r_original_seq        bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
-    n          integer := coalesce(array_length(p_alliance, 1), 0);
-    v_heads      text[];
-    v_first  bigint[];
-    v_next   bigint[];
-    v_now        timestamptz;
-    v_now_us     bigint;
-    h          integer;
-    a          text;
-    k          record;
-    prior      record;
-    al         alliances;
-    dur        integer;
-    o          pc_outcome;
-    s          bigint;
-    leaf       bytea;
+    n           integer := coalesce(array_length(p_alliance, 1), 0);
+    v_heads     text[];
+    v_first     bigint[];
+    v_next      bigint[];
+    v_now       timestamptz;
+    v_now_us    bigint;
+    -- phase 1, per event
+    v_pre       smallint[];   -- 0 decide, 2 replay of a ledger entry, 3 refused
+    v_pre_code  smallint[];
+    v_prior     bigint[];     -- the ledger entry holding this id
+    v_dup_of    integer[];    -- the first event of this batch with the same id
+    -- phase 2, per event
+    o_disp      smallint[] := array_fill(NULL::smallint, ARRAY[n]);
+    o_code      smallint[] := array_fill(NULL::smallint, ARRAY[n]);
+    o_seq       bigint[] := array_fill(NULL::bigint, ARRAY[n]);
+    o_status    smallint[] := array_fill(NULL::smallint, ARRAY[n]);
+    o_balance   bigint[] := array_fill(NULL::bigint, ARRAY[n]);
+    o_available bigint[] := array_fill(NULL::bigint, ARRAY[n]);
+    o_applied   bigint[] := array_fill(NULL::bigint, ARRAY[n]);
+    o_remaining bigint[] := array_fill(NULL::bigint, ARRAY[n]);
+    o_hold      bigint[] := array_fill(NULL::bigint, ARRAY[n]);
+    o_ref       bigint[] := array_fill(NULL::bigint, ARRAY[n]);
+    o_member    text[] := array_fill(NULL::text, ARRAY[n]);
+    o_delta     bigint[] := array_fill(0::bigint, ARRAY[n]);
+    o_counter   smallint[] := array_fill(NULL::smallint, ARRAY[n]);
+    o_reversed  bigint[] := array_fill(0::bigint, ARRAY[n]);   -- taken by reversals in this batch
+    o_orig      bigint[] := array_fill(NULL::bigint, ARRAY[n]);
+    a           text;
+    mer         text;
+    h           integer;
+    j           integer;
+    s           bigint;
+    al          alliances;
+    dur         integer;
+    o           pc_outcome;
+    t_seq       bigint;       -- the entry a capture, void or reversal refers to
+    t_owner     text;
+    t_idx       integer;      -- ... when it was recorded earlier in this batch
+    rv          reversible;
 BEGIN
     -- Lock every alliance's head in one order, then read the clock: sequences and
-    -- times accepted then rise together, and batches never deadlock on v_heads.
+    -- times accepted rise together, and batches never deadlock on heads.
     SELECT array_agg(lh.alliance_id ORDER BY lh.alliance_id),
            array_agg(lh.next_seq ORDER BY lh.alliance_id)
       INTO v_heads, v_next
@@ -79,116 +108,213 @@ BEGIN
     v_now := clock_timestamp();
     v_now_us := pc_us(v_now);
 
+    -- Phase 1.
+    WITH e AS (
+        SELECT u.*, min(u.i) OVER (PARTITION BY u.a, u.m, u.ev) AS first_i
+          FROM unnest(p_alliance, p_merchant, p_event, p_key, p_member, p_payload_hash)
+               WITH ORDINALITY AS u(a, m, ev, k, mem, ph, i))
+    SELECT array_agg(CASE
+               WHEN NOT (e.a = ANY (v_heads)) THEN 3
+               WHEN mk.key_id IS NULL OR mk.merchant_id <> e.m OR mk.valid_from > v_now
+                    OR mk.revoked_at <= v_now THEN 3
+               WHEN l.seq IS NOT NULL THEN CASE WHEN l.payload_hash = e.ph THEN 2 ELSE 3 END
+               WHEN e.mem IS NOT NULL AND mb.member_id IS NULL THEN 3
+               ELSE 0 END ORDER BY e.i),
+           array_agg(CASE
+               WHEN NOT (e.a = ANY (v_heads)) THEN 25
+               WHEN mk.key_id IS NULL THEN 21
+               WHEN mk.merchant_id <> e.m THEN 24
+               WHEN mk.valid_from > v_now THEN 23
+               WHEN mk.revoked_at <= v_now THEN 22
+               WHEN l.seq IS NOT NULL THEN CASE WHEN l.payload_hash = e.ph THEN l.code ELSE 40 END
+               WHEN e.mem IS NOT NULL AND mb.member_id IS NULL THEN 28
+               ELSE 0 END ORDER BY e.i),
+           array_agg(l.seq ORDER BY e.i),
+           array_agg(e.first_i::integer ORDER BY e.i)
+      INTO v_pre, v_pre_code, v_prior, v_dup_of
+      FROM e
+      LEFT JOIN merchant_keys mk ON mk.alliance_id = e.a AND mk.key_id = e.k
+      LEFT JOIN ledger l ON l.alliance_id = e.a AND l.merchant_id = e.m AND l.event_id = e.ev
+      LEFT JOIN members mb ON mb.alliance_id = e.a AND mb.member_id = e.mem;
+
+    -- Phase 2.
     FOR i IN 1 .. n LOOP
-        a := p_alliance[i];
-        idx := i;
-        seq := NULL; accepted_at_us := NULL; status := NULL; balance := NULL;
-        available := NULL; applied := NULL; remaining := NULL;
-        hold_expires_at_us := NULL; leaf_hash := NULL; original_seq := NULL;
-        h := array_position(v_heads, a);
-        IF h IS NULL THEN
-            disposition := 3; code := 25; RETURN NEXT; CONTINUE;
-        END IF;
-
-        SELECT mk.merchant_id, mk.valid_from, mk.revoked_at INTO k
-          FROM merchant_keys mk WHERE mk.alliance_id = a AND mk.key_id = p_key[i];
-        IF NOT FOUND THEN
-            disposition := 3; code := 21; RETURN NEXT; CONTINUE;
-        ELSIF k.merchant_id <> p_merchant[i] THEN
-            disposition := 3; code := 24; RETURN NEXT; CONTINUE;
-        ELSIF k.valid_from > v_now THEN
-            disposition := 3; code := 23; RETURN NEXT; CONTINUE;
-        ELSIF k.revoked_at IS NOT NULL AND k.revoked_at <= v_now THEN
-            disposition := 3; code := 22; RETURN NEXT; CONTINUE;
-        END IF;
-
-        SELECT l.seq, l.accepted_at, l.payload_hash, l.status, l.code, l.balance,
-               l.available, l.applied, l.remaining, l.hold_expires_at_us, l.leaf_hash
-          INTO prior
-          FROM ledger l
-         WHERE l.alliance_id = a AND l.merchant_id = p_merchant[i] AND l.event_id = p_event[i];
-        IF FOUND THEN
-            IF prior.payload_hash = p_payload_hash[i] THEN
-                disposition := 2; code := prior.code; seq := prior.seq;
-                accepted_at_us := pc_us(prior.accepted_at); status := prior.status;
-                balance := prior.balance; available := prior.available;
-                applied := prior.applied; remaining := prior.remaining;
-                hold_expires_at_us := prior.hold_expires_at_us; leaf_hash := prior.leaf_hash;
-            ELSE
-                disposition := 3; code := 40; original_seq := prior.seq;
+        IF v_pre[i] <> 0 THEN
+            o_disp[i] := v_pre[i]; o_code[i] := v_pre_code[i]; o_orig[i] := v_prior[i];
+            IF v_pre[i] = 2 THEN
+                o_seq[i] := v_prior[i];
             END IF;
-            RETURN NEXT; CONTINUE;
+            CONTINUE;
+        END IF;
+        j := v_dup_of[i];
+        IF j < i AND o_disp[j] = 1 THEN
+            -- the same id earlier in this batch, recorded there: replay it, or refuse
+            IF p_payload_hash[i] = p_payload_hash[j] THEN
+                o_disp[i] := 2; o_code[i] := o_code[j]; o_seq[i] := o_seq[j];
+                o_status[i] := o_status[j]; o_balance[i] := o_balance[j];
+                o_available[i] := o_available[j]; o_applied[i] := o_applied[j];
+                o_remaining[i] := o_remaining[j]; o_hold[i] := o_hold[j];
+            ELSE
+                o_disp[i] := 3; o_code[i] := 40; o_orig[i] := o_seq[j];
+            END IF;
+            CONTINUE;
         END IF;
 
-        IF p_member[i] IS NOT NULL AND NOT EXISTS (
-               SELECT 1 FROM members m WHERE m.alliance_id = a AND m.member_id = p_member[i]) THEN
-            disposition := 3; code := 28; RETURN NEXT; CONTINUE;
-        END IF;
-
+        a := p_alliance[i];
+        mer := p_merchant[i];
+        h := array_position(v_heads, a);
         s := v_next[h];
         v_next[h] := s + 1;
 
+        -- the entry a capture, void or reversal names: in this batch or the ledger
+        IF p_kind[i] IN (4, 5, 6) THEN
+            t_seq := NULL; t_owner := NULL; t_idx := NULL;
+            IF p_ref_event[i] IS NOT NULL THEN
+                FOREACH j IN ARRAY array_positions(p_event, p_ref_event[i]) LOOP
+                    EXIT WHEN j >= i;
+                    IF p_merchant[j] = mer AND p_alliance[j] = a AND o_disp[j] = 1 THEN
+                        t_idx := j;
+                    END IF;
+                END LOOP;
+                IF t_idx IS NOT NULL THEN
+                    t_seq := o_seq[t_idx]; t_owner := mer;
+                ELSE
+                    SELECT l.seq, l.merchant_id INTO t_seq, t_owner FROM ledger l
+                     WHERE l.alliance_id = a AND l.merchant_id = mer AND l.event_id = p_ref_event[i];
+                END IF;
+            ELSIF p_ref_seq[i] >= v_first[h] THEN
+                FOREACH j IN ARRAY array_positions(o_seq, p_ref_seq[i]) LOOP
+                    IF p_alliance[j] = a AND o_disp[j] = 1 THEN
+                        t_idx := j; t_seq := o_seq[j]; t_owner := p_merchant[j];
+                    END IF;
+                END LOOP;
+            ELSE
+                SELECT l.seq, l.merchant_id INTO t_seq, t_owner FROM ledger l
+                 WHERE l.alliance_id = a AND l.seq = p_ref_seq[i];
+            END IF;
+        END IF;
+
         CASE p_kind[i]
         WHEN 1 THEN
-            o := pc_rule_earn(a, s, p_merchant[i], p_member[i], p_amount[i], p_reason[i], p_event[i]);
+            o := pc_rule_earn(a, p_member[i], p_amount[i]);
         WHEN 2 THEN
-            o := pc_rule_redeem(a, s, p_merchant[i], p_member[i], p_amount[i], p_reason[i],
-                                p_event[i], v_now);
+            o := pc_rule_redeem(a, p_member[i], p_amount[i], v_now);
         WHEN 3 THEN
             IF al.alliance_id IS DISTINCT FROM a THEN
                 SELECT * INTO al FROM alliances x WHERE x.alliance_id = a;
             END IF;
             dur := CASE WHEN coalesce(p_duration[i], 0) = 0 THEN al.default_hold_s
                         ELSE least(p_duration[i], al.max_hold_s) END;
-            o := pc_rule_hold(a, s, p_merchant[i], p_member[i], p_amount[i], dur, v_now);
+            o := pc_rule_hold(a, s, mer, p_member[i], p_amount[i], dur, v_now);
         WHEN 4 THEN
-            o := pc_rule_capture(a, s, p_merchant[i], p_ref_event[i], p_ref_seq[i],
-                                 p_amount[i], p_event[i], v_now);
+            o := pc_rule_capture(a, s, mer, t_seq, t_owner, p_amount[i], v_now);
         WHEN 5 THEN
-            o := pc_rule_void(a, s, p_merchant[i], p_ref_event[i], p_ref_seq[i], v_now);
+            o := pc_rule_void(a, s, mer, t_seq, t_owner, v_now);
         WHEN 6 THEN
-            o := pc_rule_reversal(a, s, p_merchant[i], p_ref_event[i], p_ref_seq[i],
-                                  p_amount[i], p_reason[i], p_event[i]);
+            IF t_seq IS NULL THEN
+                o := pc_declined(a, NULL, 56::smallint);
+            ELSIF t_owner <> mer THEN
+                o := pc_declined(a, NULL, 59::smallint, t_seq);
+            ELSIF t_idx IS NOT NULL THEN
+                IF o_status[t_idx] = 1 AND p_kind[t_idx] IN (1, 2, 4, 8) THEN
+                    o := pc_rule_reversal(a, t_seq, p_kind[t_idx], o_member[t_idx],
+                                          o_applied[t_idx], o_reversed[t_idx], p_amount[i]);
+                    IF o.status = 1 THEN
+                        o_reversed[t_idx] := o_reversed[t_idx] + p_amount[i];
+                    END IF;
+                ELSE
+                    o := pc_declined(a, NULL, 57::smallint, t_seq);
+                END IF;
+            ELSE
+                SELECT * INTO rv FROM reversible x WHERE x.alliance_id = a AND x.seq = t_seq;
+                IF NOT FOUND THEN
+                    o := pc_declined(a, NULL, 57::smallint, t_seq);
+                ELSE
+                    o := pc_rule_reversal(a, t_seq, rv.kind, rv.member_id, rv.amount,
+                                          rv.reversed, p_amount[i]);
+                    IF o.status = 1 THEN
+                        UPDATE reversible x SET reversed = x.reversed + p_amount[i]
+                         WHERE x.alliance_id = a AND x.seq = t_seq;
+                    END IF;
+                END IF;
+            END IF;
         WHEN 7 THEN
-            o := pc_rule_referral(a, s, p_merchant[i], p_member[i], p_beneficiary[i],
-                                  p_channel[i], p_campaign[i], p_code[i],
-                                  pc_ts(coalesce(nullif(p_touch_time[i], 0), p_event_time[i])));
+            o := pc_rule_referral(a, s, mer, p_member[i], p_beneficiary[i], p_channel[i],
+                                  p_campaign[i], p_code[i],
+                                  coalesce(p_touch_time[i], p_event_time[i]));
         WHEN 8 THEN
-            o := pc_rule_purchase(a, s, p_merchant[i], p_member[i], p_amount[i],
-                                  p_currency[i], p_code[i]);
+            o := pc_rule_purchase(a, s, mer, p_member[i], p_amount[i], p_currency[i], p_code[i]);
         END CASE;
 
-        leaf := pc_leaf_hash(a, s, v_now_us, p_envelope[i], o.status, o.code, o.balance,
-                             o.available, o.applied, o.remaining, o.hold_expires_at_us, '\x');
+        o_disp[i] := 1; o_code[i] := o.code; o_seq[i] := s; o_status[i] := o.status;
+        o_balance[i] := o.balance; o_available[i] := o.available; o_applied[i] := o.applied;
+        o_remaining[i] := o.remaining; o_hold[i] := o.hold_expires_at_us;
+        o_ref[i] := o.ref_seq; o_member[i] := coalesce(o.member_id, p_member[i]);
+        o_delta[i] := o.member_delta; o_counter[i] := o.counter_kind;
+    END LOOP;
+
+    -- Phase 3.
+    RETURN QUERY
+    WITH ev AS (
+        SELECT * FROM unnest(p_alliance, p_merchant, p_event, p_key, p_kind, p_envelope,
+                             p_payload_hash, p_event_time, p_store, p_terminal, p_amount,
+                             p_reason, o_disp, o_code, o_seq, o_status, o_balance, o_available,
+                             o_applied, o_remaining, o_hold, o_ref, o_member, o_delta,
+                             o_counter, o_reversed, o_orig)
+               WITH ORDINALITY AS u(a, m, evid, k, kind, env, ph, et, st, te, amt, why, disp,
+                                    code, seq, status, bal, avail, appl, rem, hold, ref, mem,
+                                    delta, counter, reversed, orig, i)),
+    entries AS (
         INSERT INTO ledger (alliance_id, seq, accepted_at, merchant_id, event_id, key_id, kind,
                             event_time, store_id, terminal_id, member_id, amount, ref_seq,
                             envelope, payload_hash, status, code, balance, available, applied,
                             remaining, hold_expires_at_us, leaf_hash)
-        VALUES (a, s, v_now, p_merchant[i], p_event[i], p_key[i], p_kind[i],
-                pc_ts(p_event_time[i]), p_store[i], p_terminal[i], o.member_id, p_amount[i],
-                o.ref_seq, p_envelope[i], p_payload_hash[i], o.status, o.code, o.balance,
-                o.available, o.applied, o.remaining, o.hold_expires_at_us, leaf);
-
-        disposition := 1; code := o.code; seq := s; accepted_at_us := v_now_us;
-        status := o.status; balance := o.balance; available := o.available;
-        applied := o.applied; remaining := o.remaining;
-        hold_expires_at_us := o.hold_expires_at_us; leaf_hash := leaf;
-        RETURN NEXT;
-    END LOOP;
+        SELECT ev.a, ev.seq, v_now, ev.m, ev.evid, ev.k, ev.kind, ev.et, ev.st, ev.te, ev.mem,
+               ev.amt, ev.ref, ev.env, ev.ph, ev.status, ev.code, ev.bal, ev.avail, ev.appl,
+               ev.rem, ev.hold,
+               pc_leaf_hash(ev.a, ev.seq, v_now_us, ev.env, ev.status, ev.code, ev.bal,
+                            ev.avail, ev.appl, ev.rem, ev.hold, '\x')
+          FROM ev WHERE ev.disp = 1
+        RETURNING ledger.alliance_id, ledger.seq, ledger.leaf_hash),
+    legs AS (
+        INSERT INTO postings (alliance_id, seq, leg, account_kind, owner_id, amount, reason)
+        SELECT ev.a, ev.seq, x.leg, x.kind, x.owner, x.amount,
+               (ARRAY['EARN', 'REDEEM', 'HOLD', 'CAPTURE', 'VOID', 'REVERSAL', 'REFERRAL',
+                      'PURCHASE'])[ev.kind] || ' ' || ev.evid || coalesce(' / ' || ev.why, '')
+          FROM ev CROSS JOIN LATERAL (VALUES (1::smallint, 1::smallint, ev.mem, ev.delta),
+                                            (2::smallint, ev.counter, ev.m, -ev.delta))
+                                     AS x(leg, kind, owner, amount)
+         WHERE ev.disp = 1 AND ev.delta <> 0
+        RETURNING 1),
+    remains AS (
+        INSERT INTO reversible (alliance_id, seq, merchant_id, kind, member_id, amount, reversed)
+        SELECT ev.a, ev.seq, ev.m, ev.kind, ev.mem, ev.appl, ev.reversed
+          FROM ev WHERE ev.disp = 1 AND ev.status = 1 AND ev.kind IN (1, 2, 4, 8)
+        RETURNING 1),
+    totals AS (
+        -- merchant accounts move once per batch, not once per event
+        INSERT INTO accounts AS acc (alliance_id, account_kind, owner_id, balance)
+        SELECT ev.a, ev.counter, ev.m, sum(-ev.delta)
+          FROM ev WHERE ev.disp = 1 AND ev.delta <> 0
+         GROUP BY 1, 2, 3
+        ON CONFLICT (alliance_id, account_kind, owner_id)
+        DO UPDATE SET balance = acc.balance + EXCLUDED.balance
+        RETURNING 1)
+    SELECT ev.i::integer, ev.disp, ev.code::smallint, ev.seq,
+           CASE WHEN l.seq IS NOT NULL THEN pc_us(l.accepted_at) WHEN ev.disp <> 3 THEN v_now_us END,
+           coalesce(l.status, ev.status), coalesce(l.balance, ev.bal),
+           coalesce(l.available, ev.avail), coalesce(l.applied, ev.appl),
+           coalesce(l.remaining, ev.rem), coalesce(l.hold_expires_at_us, ev.hold),
+           coalesce(l.leaf_hash, ne.leaf_hash),
+           CASE WHEN ev.disp = 3 THEN ev.orig END
+      FROM ev
+      LEFT JOIN entries ne ON ev.disp IN (1, 2) AND ne.alliance_id = ev.a AND ne.seq = ev.seq
+      LEFT JOIN ledger l ON ev.disp = 2 AND l.alliance_id = ev.a AND l.seq = ev.orig
+     ORDER BY ev.i;
 
     IF v_heads IS NOT NULL THEN
         UPDATE ledger_heads x SET next_seq = r.hi
           FROM unnest(v_heads, v_next) AS r(a, hi)
          WHERE x.alliance_id = r.a AND x.next_seq <> r.hi;
-
-        -- merchant accounts move once per batch, not once per event
-        INSERT INTO accounts (alliance_id, account_kind, owner_id, balance)
-        SELECT p.alliance_id, p.account_kind, p.owner_id, sum(p.amount)
-          FROM unnest(v_heads, v_first, v_next) AS r(a, lo, hi)
-          JOIN postings p ON p.alliance_id = r.a AND p.seq >= r.lo AND p.seq < r.hi
-         WHERE p.account_kind <> 1 AND r.hi > r.lo
-         GROUP BY 1, 2, 3
-        ON CONFLICT (alliance_id, account_kind, owner_id)
-        DO UPDATE SET balance = accounts.balance + EXCLUDED.balance;
     END IF;
 END $$;
