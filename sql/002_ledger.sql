@@ -1,9 +1,10 @@
 -- 002_ledger: the append-only ledger, its postings, and the state derived from it.
 --
 -- ledger, postings, referral_touches and purchases are append-only: the database
--- refuses UPDATE, DELETE and TRUNCATE on them, whoever asks. holds and reversible
--- are working state (what remains of an event, how a hold was resolved) that the
--- ledger alone determines; they may change, the ledger never does.
+-- refuses UPDATE, DELETE and TRUNCATE on them, whoever asks. holds is working state
+-- (how a hold was resolved) that the ledger alone determines; it may change, the
+-- ledger never does. What remains of an event after reversals is not stored: it is
+-- its applied amount minus the approved reversals naming it (ledger_reversals).
 
 CREATE TABLE ledger (
     alliance_id         text NOT NULL,
@@ -36,6 +37,8 @@ CREATE TABLE ledger (
 CREATE INDEX ledger_by_time ON ledger (alliance_id, accepted_at);
 CREATE INDEX ledger_by_member ON ledger (alliance_id, member_id, accepted_at)
     WHERE member_id IS NOT NULL;
+CREATE INDEX ledger_reversals ON ledger (alliance_id, ref_seq)
+    WHERE kind = 6 AND status = 1;
 
 -- Double entry in points: each approved entry's legs sum to zero.
 -- account_kind 1 = member (owner = member id), 2 = merchant issued, 3 = merchant redeemed.
@@ -95,19 +98,6 @@ CREATE TABLE holds (
 CREATE INDEX holds_active_by_expiry ON holds (alliance_id, expires_at) WHERE state = 1;
 CREATE INDEX holds_active_by_member ON holds (alliance_id, member_id) WHERE state = 1;
 
--- What remains of each approved reversible event (EARN, REDEEM, CAPTURE, PURCHASE).
-CREATE TABLE reversible (
-    alliance_id  text NOT NULL,
-    seq          bigint NOT NULL,
-    merchant_id  text NOT NULL,
-    kind         smallint NOT NULL,
-    member_id    text NOT NULL,
-    amount       bigint NOT NULL CHECK (amount > 0),
-    reversed     bigint NOT NULL DEFAULT 0,
-    PRIMARY KEY (alliance_id, seq),
-    CHECK (reversed >= 0 AND reversed <= amount)
-);
-
 CREATE FUNCTION pc_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION 'pointclear: % is append-only; % refused', TG_TABLE_NAME, TG_OP
@@ -132,7 +122,9 @@ CREATE FUNCTION pc_us(ts timestamptz) RETURNS bigint LANGUAGE sql IMMUTABLE STRI
     SELECT (extract(epoch FROM ts) * 1000000)::bigint
 $$;
 
--- The leaf hash of PROTOCOL.md, "Leaf": SHA-256(0x00 || leaf).
+-- The leaf hash of PROTOCOL.md, "Leaf": SHA-256(0x00 || leaf). pc_apply_batch
+-- writes the same expression inline (a call per row costs more than the hash);
+-- the integration tests hold every stored row to this function.
 CREATE FUNCTION pc_leaf_hash(a text, s bigint, accepted_us bigint, envelope bytea,
                              status smallint, code smallint, balance bigint,
                              available bigint, applied bigint, remaining bigint,

@@ -11,8 +11,8 @@
 --      differ), does the member exist, does the id repeat within the batch;
 --   2. a loop over the events left: each takes the next sequence and its rule
 --      decides, changing balances and holds at once;
---   3. one statement writes every ledger entry, posting, reversible amount and
---      account total in bulk and returns one row per event.
+--   3. one statement writes every ledger entry, posting and account total in bulk
+--      and returns one row per event.
 -- Anything refused in phase 1 records nothing.
 --
 -- Result per event: disposition 1 recorded, 2 replayed, 3 rejected.
@@ -81,7 +81,6 @@ DECLARE
     o_member    text[] := array_fill(NULL::text, ARRAY[n]);
     o_delta     bigint[] := array_fill(0::bigint, ARRAY[n]);
     o_counter   smallint[] := array_fill(NULL::smallint, ARRAY[n]);
-    o_reversed  bigint[] := array_fill(0::bigint, ARRAY[n]);   -- taken by reversals in this batch
     o_orig      bigint[] := array_fill(NULL::bigint, ARRAY[n]);
     a           text;
     mer         text;
@@ -94,7 +93,11 @@ DECLARE
     t_seq       bigint;       -- the entry a capture, void or reversal refers to
     t_owner     text;
     t_idx       integer;      -- ... when it was recorded earlier in this batch
-    rv          reversible;
+    t_kind      smallint;
+    t_status    smallint;
+    t_member    text;
+    t_amount    bigint;
+    t_reversed  bigint;
 BEGIN
     -- Lock every alliance's head in one order, then read the clock: sequences and
     -- times accepted rise together, and batches never deadlock on heads.
@@ -215,27 +218,29 @@ BEGIN
                 o := pc_declined(a, NULL, 56::smallint);
             ELSIF t_owner <> mer THEN
                 o := pc_declined(a, NULL, 59::smallint, t_seq);
-            ELSIF t_idx IS NOT NULL THEN
-                IF o_status[t_idx] = 1 AND p_kind[t_idx] IN (1, 2, 4, 8) THEN
-                    o := pc_rule_reversal(a, t_seq, p_kind[t_idx], o_member[t_idx],
-                                          o_applied[t_idx], o_reversed[t_idx], p_amount[i]);
-                    IF o.status = 1 THEN
-                        o_reversed[t_idx] := o_reversed[t_idx] + p_amount[i];
-                    END IF;
-                ELSE
-                    o := pc_declined(a, NULL, 57::smallint, t_seq);
-                END IF;
             ELSE
-                SELECT * INTO rv FROM reversible x WHERE x.alliance_id = a AND x.seq = t_seq;
-                IF NOT FOUND THEN
-                    o := pc_declined(a, NULL, 57::smallint, t_seq);
+                -- what remains: the original's applied amount less the approved
+                -- reversals naming it, in the ledger and earlier in this batch
+                IF t_idx IS NOT NULL THEN
+                    t_kind := p_kind[t_idx]; t_status := o_status[t_idx];
+                    t_member := o_member[t_idx]; t_amount := o_applied[t_idx]; t_reversed := 0;
                 ELSE
-                    o := pc_rule_reversal(a, t_seq, rv.kind, rv.member_id, rv.amount,
-                                          rv.reversed, p_amount[i]);
-                    IF o.status = 1 THEN
-                        UPDATE reversible x SET reversed = x.reversed + p_amount[i]
-                         WHERE x.alliance_id = a AND x.seq = t_seq;
+                    SELECT l.kind, l.status, l.member_id, l.applied
+                      INTO t_kind, t_status, t_member, t_amount
+                      FROM ledger l WHERE l.alliance_id = a AND l.seq = t_seq;
+                    SELECT coalesce(sum(l.applied), 0) INTO t_reversed FROM ledger l
+                     WHERE l.alliance_id = a AND l.ref_seq = t_seq AND l.kind = 6 AND l.status = 1;
+                END IF;
+                FOREACH j IN ARRAY array_positions(o_ref, t_seq) LOOP
+                    IF p_kind[j] = 6 AND o_status[j] = 1 AND p_alliance[j] = a THEN
+                        t_reversed := t_reversed + o_applied[j];
                     END IF;
+                END LOOP;
+                IF t_status = 1 AND t_kind IN (1, 2, 4, 8) THEN
+                    o := pc_rule_reversal(a, t_seq, t_kind, t_member, t_amount, t_reversed,
+                                          p_amount[i]);
+                ELSE
+                    o := pc_declined(a, NULL, 57::smallint, t_seq);
                 END IF;
             END IF;
         WHEN 7 THEN
@@ -260,10 +265,10 @@ BEGIN
                              p_payload_hash, p_event_time, p_store, p_terminal, p_amount,
                              p_reason, o_disp, o_code, o_seq, o_status, o_balance, o_available,
                              o_applied, o_remaining, o_hold, o_ref, o_member, o_delta,
-                             o_counter, o_reversed, o_orig)
+                             o_counter, o_orig)
                WITH ORDINALITY AS u(a, m, evid, k, kind, env, ph, et, st, te, amt, why, disp,
                                     code, seq, status, bal, avail, appl, rem, hold, ref, mem,
-                                    delta, counter, reversed, orig, i)),
+                                    delta, counter, orig, i)),
     entries AS (
         INSERT INTO ledger (alliance_id, seq, accepted_at, merchant_id, event_id, key_id, kind,
                             event_time, store_id, terminal_id, member_id, amount, ref_seq,
@@ -272,8 +277,15 @@ BEGIN
         SELECT ev.a, ev.seq, v_now, ev.m, ev.evid, ev.k, ev.kind, ev.et, ev.st, ev.te, ev.mem,
                ev.amt, ev.ref, ev.env, ev.ph, ev.status, ev.code, ev.bal, ev.avail, ev.appl,
                ev.rem, ev.hold,
-               pc_leaf_hash(ev.a, ev.seq, v_now_us, ev.env, ev.status, ev.code, ev.bal,
-                            ev.avail, ev.appl, ev.rem, ev.hold, '\x')
+               -- pc_leaf_hash(ev.a, ev.seq, v_now_us, ev.env, ev.status, ev.code, ev.bal,
+               --              ev.avail, ev.appl, ev.rem, ev.hold, '\x'), written out
+               sha256('\x0050434c31'::bytea
+                   || int2send(octet_length(convert_to(ev.a, 'UTF8'))::smallint)
+                   || convert_to(ev.a, 'UTF8') || int8send(ev.seq) || int8send(v_now_us)
+                   || int4send(octet_length(ev.env)) || ev.env
+                   || set_byte('\x00'::bytea, 0, ev.status) || int2send(ev.code)
+                   || int8send(ev.bal) || int8send(ev.avail) || int8send(ev.appl)
+                   || int8send(ev.rem) || int8send(ev.hold) || int4send(0))
           FROM ev WHERE ev.disp = 1
         RETURNING ledger.alliance_id, ledger.seq, ledger.leaf_hash),
     legs AS (
@@ -285,11 +297,6 @@ BEGIN
                                             (2::smallint, ev.counter, ev.m, -ev.delta))
                                      AS x(leg, kind, owner, amount)
          WHERE ev.disp = 1 AND ev.delta <> 0
-        RETURNING 1),
-    remains AS (
-        INSERT INTO reversible (alliance_id, seq, merchant_id, kind, member_id, amount, reversed)
-        SELECT ev.a, ev.seq, ev.m, ev.kind, ev.mem, ev.appl, ev.reversed
-          FROM ev WHERE ev.disp = 1 AND ev.status = 1 AND ev.kind IN (1, 2, 4, 8)
         RETURNING 1),
     totals AS (
         -- merchant accounts move once per batch, not once per event

@@ -85,7 +85,7 @@ static int write_material(const struct init_material *m, struct home_stage *st,
 
 	for (int i = 0; i < F_COUNT; i++) {
 		if (!(tmp[i] = home_stage_add(st, paths[i]))) {
-			snprintf(err, errlen, "path too long: %s", paths[i]);
+			snprintf(err, errlen, "path too long: %.200s...", paths[i]);
 			return -1;
 		}
 	}

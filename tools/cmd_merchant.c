@@ -296,7 +296,7 @@ static int keep_old_files(const char *dir, const char *old_id, char *err, size_t
 			return -1;
 		}
 		if (rename(from, to) != 0 && errno != ENOENT) {
-			snprintf(err, errlen, "cannot rename %s: %s", from, strerror(errno));
+			snprintf(err, errlen, "cannot rename %.200s: %s", from, strerror(errno));
 			return -1;
 		}
 	}

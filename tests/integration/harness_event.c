@@ -1,0 +1,449 @@
+/* harness_event.c - events, envelopes and answers for the integration harness.
+ *
+ * Builders of protobuf Events with owned strings (freed with protobuf-c's own
+ * free_unpacked), signing into SUBMIT bodies, sending them and decoding what
+ * comes back, and the checks on receipts and leaf hashes. See harness.h. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pointclear/codec.h"
+#include "pointclear/frame.h"
+#include "pointclear/leaf.h"
+#include "pointclear/sign.h"
+
+#include "harness.h"
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s ? s : "");
+	if (!d)
+		abort();
+	return d;
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n, size);
+	if (!p)
+		abort();
+	return p;
+}
+
+/* ---------------------------------------------------------------- events */
+
+static pc_event *event_new(const char *merchant, const char *event_id)
+{
+	pc_event *ev = xcalloc(1, sizeof *ev);
+	pointclear__v1__event__init(ev);
+	ev->alliance_id = xstrdup(HARNESS_ALLIANCE);
+	ev->merchant_id = xstrdup(merchant);
+	ev->event_id = xstrdup(event_id);
+	ev->event_time_us = harness_now_us();
+	ev->store_id = xstrdup("store-1");
+	ev->terminal_id = xstrdup("pos-1");
+	return ev;
+}
+
+static char *opt_str(const char *s)
+{
+	return s && *s ? xstrdup(s) : (char *)protobuf_c_empty_string;
+}
+
+pc_event *harness_earn(const char *merchant, const char *event_id, const char *member,
+                       int64_t points)
+{
+	pc_event *ev = event_new(merchant, event_id);
+	Pointclear__V1__Earn *b = xcalloc(1, sizeof *b);
+	pointclear__v1__earn__init(b);
+	b->member_id = opt_str(member);
+	b->points = points;
+	b->reason = xstrdup("test");
+	ev->body_case = POINTCLEAR__V1__EVENT__BODY_EARN;
+	ev->earn = b;
+	return ev;
+}
+
+pc_event *harness_redeem(const char *merchant, const char *event_id, const char *member,
+                         int64_t points)
+{
+	pc_event *ev = event_new(merchant, event_id);
+	Pointclear__V1__Redeem *b = xcalloc(1, sizeof *b);
+	pointclear__v1__redeem__init(b);
+	b->member_id = opt_str(member);
+	b->points = points;
+	ev->body_case = POINTCLEAR__V1__EVENT__BODY_REDEEM;
+	ev->redeem = b;
+	return ev;
+}
+
+pc_event *harness_hold(const char *merchant, const char *event_id, const char *member,
+                       int64_t points, uint32_t duration_s)
+{
+	pc_event *ev = event_new(merchant, event_id);
+	Pointclear__V1__Hold *b = xcalloc(1, sizeof *b);
+	pointclear__v1__hold__init(b);
+	b->member_id = opt_str(member);
+	b->points = points;
+	b->duration_s = duration_s;
+	ev->body_case = POINTCLEAR__V1__EVENT__BODY_HOLD;
+	ev->hold = b;
+	return ev;
+}
+
+static Pointclear__V1__EventRef *ref_id(const char *event_id)
+{
+	Pointclear__V1__EventRef *r = xcalloc(1, sizeof *r);
+	pointclear__v1__event_ref__init(r);
+	r->target_case = POINTCLEAR__V1__EVENT_REF__TARGET_EVENT_ID;
+	r->event_id = xstrdup(event_id);
+	return r;
+}
+
+static Pointclear__V1__EventRef *ref_seq(uint64_t seq)
+{
+	Pointclear__V1__EventRef *r = xcalloc(1, sizeof *r);
+	pointclear__v1__event_ref__init(r);
+	r->target_case = POINTCLEAR__V1__EVENT_REF__TARGET_SEQUENCE;
+	r->sequence = seq;
+	return r;
+}
+
+static pc_event *capture_with(const char *merchant, const char *event_id,
+                              Pointclear__V1__EventRef *ref, int64_t points)
+{
+	pc_event *ev = event_new(merchant, event_id);
+	Pointclear__V1__Capture *b = xcalloc(1, sizeof *b);
+	pointclear__v1__capture__init(b);
+	b->hold = ref;
+	b->points = points;
+	ev->body_case = POINTCLEAR__V1__EVENT__BODY_CAPTURE;
+	ev->capture = b;
+	return ev;
+}
+
+pc_event *harness_capture(const char *merchant, const char *event_id,
+                          const char *hold_event_id, int64_t points)
+{
+	return capture_with(merchant, event_id, ref_id(hold_event_id), points);
+}
+
+pc_event *harness_capture_seq(const char *merchant, const char *event_id, uint64_t hold_seq,
+                              int64_t points)
+{
+	return capture_with(merchant, event_id, ref_seq(hold_seq), points);
+}
+
+pc_event *harness_void(const char *merchant, const char *event_id, const char *hold_event_id)
+{
+	pc_event *ev = event_new(merchant, event_id);
+	Pointclear__V1__Void *b = xcalloc(1, sizeof *b);
+	pointclear__v1__void__init(b);
+	b->hold = ref_id(hold_event_id);
+	ev->body_case = POINTCLEAR__V1__EVENT__BODY_VOID;
+	ev->void_ = b;
+	return ev;
+}
+
+static pc_event *reversal_with(const char *merchant, const char *event_id,
+                               Pointclear__V1__EventRef *ref, int64_t amount)
+{
+	pc_event *ev = event_new(merchant, event_id);
+	Pointclear__V1__Reversal *b = xcalloc(1, sizeof *b);
+	pointclear__v1__reversal__init(b);
+	b->original = ref;
+	b->amount = amount;
+	b->reason = xstrdup("refund");
+	ev->body_case = POINTCLEAR__V1__EVENT__BODY_REVERSAL;
+	ev->reversal = b;
+	return ev;
+}
+
+pc_event *harness_reversal(const char *merchant, const char *event_id,
+                           const char *original_event_id, int64_t amount)
+{
+	return reversal_with(merchant, event_id, ref_id(original_event_id), amount);
+}
+
+pc_event *harness_reversal_seq(const char *merchant, const char *event_id,
+                               uint64_t original_seq, int64_t amount)
+{
+	return reversal_with(merchant, event_id, ref_seq(original_seq), amount);
+}
+
+pc_event *harness_referral(const char *merchant, const char *event_id, const char *member,
+                           const char *beneficiary, const char *campaign)
+{
+	pc_event *ev = event_new(merchant, event_id);
+	Pointclear__V1__Referral *b = xcalloc(1, sizeof *b);
+	pointclear__v1__referral__init(b);
+	b->member_id = opt_str(member);
+	b->beneficiary_merchant_id = opt_str(beneficiary);
+	b->channel = xstrdup("coupon");
+	b->campaign_id = opt_str(campaign);
+	ev->body_case = POINTCLEAR__V1__EVENT__BODY_REFERRAL;
+	ev->referral = b;
+	return ev;
+}
+
+pc_event *harness_purchase(const char *merchant, const char *event_id, const char *member,
+                           int64_t amount_minor, const char *currency)
+{
+	pc_event *ev = event_new(merchant, event_id);
+	Pointclear__V1__Purchase *b = xcalloc(1, sizeof *b);
+	pointclear__v1__purchase__init(b);
+	b->member_id = opt_str(member);
+	b->amount_minor = amount_minor;
+	b->currency = opt_str(currency);
+	ev->body_case = POINTCLEAR__V1__EVENT__BODY_PURCHASE;
+	ev->purchase = b;
+	return ev;
+}
+
+void harness_event_free(pc_event *ev)
+{
+	if (ev)
+		protobuf_c_message_free_unpacked(&ev->base, NULL);
+}
+
+void harness_set_str(char **field, const char *value)
+{
+	if (*field && *field != protobuf_c_empty_string)
+		free(*field);
+	*field = opt_str(value);
+}
+
+uint8_t *harness_event_pack(const pc_event *ev, size_t *len)
+{
+	return pc_pack(&ev->base, len);
+}
+
+uint8_t *harness_envelope(const uint8_t *payload, size_t payload_len, const uint8_t sk[64],
+                          const char *key_id, size_t *len)
+{
+	uint8_t sig[PC_SIG_SIZE];
+	if (pc_sign(sig, PC_EVENT_PAYLOAD_TYPE, payload, payload_len, sk) != 0)
+		return NULL;
+	Pointclear__V1__SignedEvent se = POINTCLEAR__V1__SIGNED_EVENT__INIT;
+	se.payload.data = (uint8_t *)payload;
+	se.payload.len = payload_len;
+	se.key_id = (char *)key_id;
+	se.signature.data = sig;
+	se.signature.len = sizeof sig;
+	return pc_pack(&se.base, len);
+}
+
+uint8_t *harness_sign(struct harness *h, const char *merchant, const pc_event *ev,
+                      size_t *len)
+{
+	struct harness_merchant *m = harness_merchant(h, merchant);
+	size_t plen;
+	uint8_t *payload = harness_event_pack(ev, &plen);
+	if (!payload)
+		harness_fail(h, "packing an event failed");
+	uint8_t *env = harness_envelope(payload, plen, m->sk, m->key_id, len);
+	free(payload);
+	if (!env)
+		harness_fail(h, "signing an event failed");
+	return env;
+}
+
+/* ---------------------------------------------------------------- answers */
+
+int harness_result_decode(struct harness_result *r, uint8_t type, uint64_t request_id,
+                          uint8_t *body, size_t body_len)
+{
+	r->type = type;
+	r->request_id = request_id;
+	r->raw = body;
+	r->raw_len = body_len;
+	if (type == PC_MSG_SUBMIT_RESULT) {
+		r->res = pc_submit_result_unpack(body ? body : (const uint8_t *)"", body_len);
+		if (!r->res)
+			return -1;
+		r->disposition = (int)r->res->disposition;
+		r->code = (int)r->res->code;
+		if (r->res->receipt && r->res->receipt->body.len > 0) {
+			r->body = pc_receipt_body_unpack(r->res->receipt->body.data,
+			                                 r->res->receipt->body.len);
+			if (!r->body)
+				return -1;
+			r->seq = r->body->sequence;
+			if (r->body->decision)
+				r->status = (int)r->body->decision->status;
+		}
+		return 0;
+	}
+	if (type == PC_MSG_PROTOCOL_ERROR) {
+		r->perr = pc_protocol_error_unpack(body ? body : (const uint8_t *)"", body_len);
+		if (!r->perr)
+			return -1;
+		r->code = (int)r->perr->code;
+		return 0;
+	}
+	return 0;
+}
+
+void harness_result_free(struct harness_result *r)
+{
+	if (r->res)
+		pc_submit_result_free(r->res);
+	if (r->perr)
+		pc_protocol_error_free(r->perr);
+	if (r->body)
+		pc_receipt_body_free(r->body);
+	free(r->raw);
+	free(r->envelope);
+	memset(r, 0, sizeof *r);
+}
+
+int harness_submit_on(struct pc_client *c, uint64_t request_id, const uint8_t *env,
+                      size_t env_len, struct harness_result *r, char *err, size_t errlen)
+{
+	memset(r, 0, sizeof *r);
+	r->envelope = malloc(env_len ? env_len : 1);
+	if (!r->envelope)
+		abort();
+	memcpy(r->envelope, env, env_len);
+	r->envelope_len = env_len;
+	if (pc_client_send_frame(c, PC_MSG_SUBMIT, request_id, env, env_len) != 0) {
+		snprintf(err, errlen, "send failed");
+		return -1;
+	}
+	uint8_t type;
+	uint64_t rid;
+	uint8_t *body = NULL;
+	size_t blen = 0;
+	int rc = pc_client_read_frame(c, &type, &rid, &body, &blen);
+	if (rc != 0) {
+		snprintf(err, errlen, rc > 0 ? "connection closed by the daemon" : "read failed");
+		return -1;
+	}
+	if (harness_result_decode(r, type, rid, body, blen) != 0) {
+		snprintf(err, errlen, "answer of type 0x%02x does not decode", type);
+		return -1;
+	}
+	if (rid != request_id && !(type == PC_MSG_PROTOCOL_ERROR && rid == 0)) {
+		snprintf(err, errlen, "answer to request %" PRIu64 ", expected %" PRIu64, rid,
+		         request_id);
+		return -1;
+	}
+	return 0;
+}
+
+static struct pc_client *merchant_conn(struct harness *h, const char *merchant)
+{
+	struct harness_merchant *m = harness_merchant(h, merchant);
+	if (!m->conn)
+		m->conn = harness_connect(h, merchant);
+	return m->conn;
+}
+
+void harness_submit_envelope(struct harness *h, const char *merchant, const uint8_t *env,
+                             size_t env_len, struct harness_result *r)
+{
+	struct pc_client *c = merchant_conn(h, merchant);
+	char err[256];
+	if (harness_submit_on(c, harness_request_id(h), env, env_len, r, err, sizeof err) != 0) {
+		harness_drop_connections(h, merchant);
+		harness_fail(h, "submit as %s: %s", merchant, err);
+	}
+	if (r->type == PC_MSG_PROTOCOL_ERROR)   /* the daemon closes after most of these */
+		harness_drop_connections(h, merchant);
+}
+
+void harness_submit(struct harness *h, const char *merchant, const pc_event *ev,
+                    struct harness_result *r)
+{
+	size_t len;
+	uint8_t *env = harness_sign(h, merchant, ev, &len);
+	harness_submit_envelope(h, merchant, env, len, r);
+	free(env);
+}
+
+static const char *disposition_name(int d)
+{
+	switch (d) {
+	case POINTCLEAR__V1__DISPOSITION__RECORDED: return "RECORDED";
+	case POINTCLEAR__V1__DISPOSITION__REPLAYED: return "REPLAYED";
+	case POINTCLEAR__V1__DISPOSITION__REJECTED: return "REJECTED";
+	case POINTCLEAR__V1__DISPOSITION__RETRYABLE: return "RETRYABLE";
+	default: return "UNSPECIFIED";
+	}
+}
+
+static const char *status_name(int s)
+{
+	return s == 1 ? "APPROVED" : s == 2 ? "DECLINED" : "-";
+}
+
+void harness_expect_at(struct harness *h, const struct harness_result *r, int disposition,
+                       int code, int status, const char *file, int line)
+{
+	bool ok = r->type == PC_MSG_SUBMIT_RESULT && r->disposition == disposition &&
+	          r->code == code && (status == 0 || r->status == status);
+	if (ok)
+		return;
+	harness_dump_log(h);
+	if (r->type == PC_MSG_PROTOCOL_ERROR)
+		print_error("%s:%d: expected SUBMIT_RESULT %s %s %s, got PROTOCOL_ERROR %s (%s)\n",
+		            file, line, disposition_name(disposition),
+		            pc_code_name((pc_code)code), status_name(status),
+		            pc_code_name((pc_code)r->code),
+		            r->perr && r->perr->message ? r->perr->message : "");
+	else
+		print_error("%s:%d: expected %s %s %s, got %s %s %s (type 0x%02x, message \"%s\")\n",
+		            file, line, disposition_name(disposition), pc_code_name((pc_code)code),
+		            status_name(status), disposition_name(r->disposition),
+		            pc_code_name((pc_code)r->code), status_name(r->status), r->type,
+		            r->res && r->res->message ? r->res->message : "");
+	_fail(file, line);
+}
+
+bool harness_receipt_valid(struct harness *h, const struct harness_result *r)
+{
+	if (!r->res || !r->res->receipt)
+		return false;
+	const Pointclear__V1__Receipt *rc = r->res->receipt;
+	if (rc->signature.len != PC_SIG_SIZE || !rc->key_id ||
+	    strcmp(rc->key_id, h->operator_key_id) != 0)
+		return false;
+	return pc_verify(rc->signature.data, PC_RECEIPT_PAYLOAD_TYPE, rc->body.data, rc->body.len,
+	                 h->operator_pk);
+}
+
+bool harness_leaf_valid(const struct harness_result *r)
+{
+	if (!r->body || r->body->leaf_hash.len != PC_HASH_SIZE)
+		return false;
+	const Pointclear__V1__Decision *d = r->body->decision;
+	struct pc_leaf leaf = {
+		.alliance_id = r->body->alliance_id,
+		.sequence = r->body->sequence,
+		.accepted_at_us = r->body->accepted_at_us,
+		.envelope = r->envelope,
+		.envelope_len = r->envelope_len,
+		.ext = NULL,
+		.ext_len = 0,
+	};
+	if (d) {
+		leaf.decision.status = (uint8_t)d->status;
+		leaf.decision.code = (uint16_t)d->code;
+		leaf.decision.balance = d->balance;
+		leaf.decision.available = d->available;
+		leaf.decision.amount = d->amount;
+		leaf.decision.remaining = d->remaining;
+		leaf.decision.hold_expires_at_us = d->hold_expires_at_us;
+	}
+	uint8_t hash[PC_HASH_SIZE];
+	if (pc_leaf_hash(hash, &leaf) != 0)
+		return false;
+	return memcmp(hash, r->body->leaf_hash.data, PC_HASH_SIZE) == 0;
+}
