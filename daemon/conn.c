@@ -184,6 +184,8 @@ static void conn_resume(struct pc_conn *c)
 
 static void global_check(void)
 {
+	if (srv->cfg.shutting_down)
+		return;   /* stays paused until the loop exits */
 	if (!srv->global_paused && srv->live_requests >= srv->cfg.global_max_pending) {
 		srv->global_paused = true;
 		log_info("backpressure=on live=%d", srv->live_requests);
