@@ -26,7 +26,7 @@ say() { printf '\n== %s\n' "$*"; }
 # Keep in step with .ci/run.
 packages=(build-essential cmake pkg-config libevent-dev libssl-dev libsodium-dev
 	libprotobuf-c-dev protobuf-c-compiler libcmocka-dev libjson-c-dev libpq-dev
-	postgresql-15 postgresql-15-pgtap)
+	postgresql-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,151 @@
+-- test_schema.sql - the rules the database keeps by itself, whoever connects:
+-- the ledger and postings are append-only, an event id is taken once, the leaf
+-- hash is PROTOCOL.md's, and pc_apply_batch decides as the domain rules say.
+BEGIN;
+SELECT plan(30);
+
+INSERT INTO alliances (alliance_id, name, currency, ca_cert_pem) VALUES ('al', 'Al', 'EUR', 'x');
+INSERT INTO ledger_heads VALUES ('al');
+INSERT INTO merchants (alliance_id, merchant_id, name, industry)
+VALUES ('al', 'cafe', 'Cafe', 'cafe'), ('al', 'gym', 'Gym', 'fitness');
+INSERT INTO merchant_keys (alliance_id, key_id, merchant_id, public_key, valid_from)
+VALUES ('al', '00000000000000aa', 'cafe', decode(repeat('11', 32), 'hex'), now() - interval '1 day'),
+       ('al', '00000000000000bb', 'gym', decode(repeat('22', 32), 'hex'), now() - interval '1 day');
+INSERT INTO members (alliance_id, member_id) VALUES ('al', 'm1'), ('al', 'm2');
+UPDATE members SET balance = 9223372036854775000 WHERE member_id = 'm2';
+
+-- One batch of n events of one alliance; the arrays not given are NULL.
+CREATE FUNCTION t_batch(merchant text[], event text[], kind smallint[], member text[],
+                        amount bigint[], ref_event text[], payload text[])
+RETURNS SETOF record LANGUAGE sql AS $$
+    SELECT * FROM pc_apply_batch(
+        array_fill('al'::text, ARRAY[cardinality(merchant)]), merchant, event,
+        ARRAY(SELECT CASE m WHEN 'cafe' THEN '00000000000000aa' ELSE '00000000000000bb' END
+                FROM unnest(merchant) m),
+        kind,
+        ARRAY(SELECT convert_to(p, 'UTF8') FROM unnest(payload) p),
+        ARRAY(SELECT sha256(convert_to(p, 'UTF8')) FROM unnest(payload) p),
+        array_fill(now(), ARRAY[cardinality(merchant)]),
+        array_fill('s1'::text, ARRAY[cardinality(merchant)]),
+        array_fill('t1'::text, ARRAY[cardinality(merchant)]),
+        member, amount, ref_event,
+        array_fill(NULL::bigint, ARRAY[cardinality(merchant)]),
+        array_fill(0, ARRAY[cardinality(merchant)]),
+        array_fill(NULL::text, ARRAY[cardinality(merchant)]),
+        array_fill(NULL::text, ARRAY[cardinality(merchant)]),
+        array_fill(NULL::text, ARRAY[cardinality(merchant)]),
+        array_fill(NULL::text, ARRAY[cardinality(merchant)]),
+        array_fill(NULL::text, ARRAY[cardinality(merchant)]),
+        array_fill(NULL::timestamptz, ARRAY[cardinality(merchant)]),
+        array_fill(NULL::text, ARRAY[cardinality(merchant)]))
+$$;
+
+CREATE TEMP TABLE r AS
+SELECT * FROM t_batch(
+    ARRAY['cafe', 'gym', 'gym', 'cafe', 'cafe', 'cafe', 'cafe', 'gym', 'cafe'],
+    ARRAY['e1', 'g1', 'g2', 'e1', 'e1', 'e2', 'e3', 'g3', 'e4'],
+    ARRAY[1, 2, 2, 1, 1, 6, 1, 2, 1]::smallint[],
+    ARRAY['m1', 'm1', 'm1', 'm1', 'm1', NULL, 'nobody', 'm1', 'm2'],
+    ARRAY[100, 60, 60, 100, 100, 30, 5, 10, 1000]::bigint[],
+    ARRAY[NULL, NULL, NULL, NULL, NULL, 'e1', NULL, NULL, NULL],
+    ARRAY['p-e1', 'p-g1', 'p-g2', 'p-e1', 'other', 'p-e2', 'p-e3', 'p-g3', 'p-e4'])
+AS t(idx int, disposition smallint, code smallint, seq bigint, accepted_at_us bigint,
+     status smallint, balance bigint, available bigint, applied bigint, remaining bigint,
+     hold_expires_at_us bigint, leaf_hash bytea, original_seq bigint);
+
+SELECT results_eq('SELECT idx, disposition, code, seq, status, balance FROM r ORDER BY idx',
+    $$VALUES (1, 1::smallint, 0::smallint, 0::bigint, 1::smallint, 100::bigint),
+             (2, 1::smallint, 0::smallint, 1::bigint, 1::smallint, 40::bigint),
+             (3, 1::smallint, 50::smallint, 2::bigint, 2::smallint, 40::bigint),
+             (4, 2::smallint, 0::smallint, 0::bigint, 1::smallint, 100::bigint),
+             (5, 3::smallint, 40::smallint, NULL::bigint, NULL::smallint, NULL::bigint),
+             (6, 1::smallint, 0::smallint, 3::bigint, 1::smallint, 10::bigint),
+             (7, 3::smallint, 28::smallint, NULL::bigint, NULL::smallint, NULL::bigint),
+             (8, 1::smallint, 0::smallint, 4::bigint, 1::smallint, 0::bigint),
+             (9, 1::smallint, 33::smallint, 5::bigint, 2::smallint, 9223372036854775000::bigint)$$,
+    'one batch: earn, redeem, overdraft declined, in-batch replay and conflict, reversal of an in-batch earn, unknown member, overflow declined');
+SELECT is((SELECT original_seq FROM r WHERE idx = 5), 0::bigint, 'CONFLICT names the entry holding the id');
+SELECT is((SELECT remaining FROM r WHERE idx = 6), 70::bigint, 'what remains of the earn after reversing 30');
+SELECT is((SELECT leaf_hash FROM r WHERE idx = 4), (SELECT leaf_hash FROM r WHERE idx = 1), 'a replay carries the original leaf hash');
+SELECT is((SELECT next_seq FROM ledger_heads WHERE alliance_id = 'al'), 6::bigint, 'rejected events use no sequence: gapless');
+SELECT is((SELECT count(*) FROM ledger), 6::bigint, 'six entries recorded, declines included');
+SELECT is((SELECT balance FROM members WHERE member_id = 'm1'), 0::bigint, 'member balance follows the approved events');
+SELECT is((SELECT count(*) FROM (SELECT seq FROM postings GROUP BY alliance_id, seq HAVING sum(amount) <> 0) x),
+          0::bigint, 'every entry''s postings balance');
+SELECT is((SELECT count(*) FROM postings WHERE seq IN (2, 5)), 0::bigint, 'declines post nothing');
+SELECT is((SELECT sum(balance) FROM members) - 9223372036854775000 + (SELECT sum(balance) FROM accounts),
+          0::numeric, 'conservation: members and merchant accounts sum to zero');
+SELECT is((SELECT count(*) FROM ledger l
+            WHERE l.leaf_hash <> pc_leaf_hash(l.alliance_id, l.seq, pc_us(l.accepted_at), l.envelope,
+                  l.status, l.code, l.balance, l.available, l.applied, l.remaining,
+                  l.hold_expires_at_us, l.ext)), 0::bigint,
+          'stored leaf hashes equal the reference pc_leaf_hash');
+
+-- a second batch: the replay comes from the ledger, the reversal bound from it too
+CREATE TEMP TABLE r2 AS
+SELECT * FROM t_batch(ARRAY['cafe', 'cafe', 'cafe', 'gym'], ARRAY['e1', 'e5', 'e6', 'g4'],
+                      ARRAY[1, 6, 6, 6]::smallint[], ARRAY['m1', NULL, NULL, NULL],
+                      ARRAY[100, 70, 1, 5]::bigint[], ARRAY[NULL, 'e1', 'e1', 'e1'],
+                      ARRAY['p-e1', 'p-e5', 'p-e6', 'p-g4'])
+AS t(idx int, disposition smallint, code smallint, seq bigint, accepted_at_us bigint,
+     status smallint, balance bigint, available bigint, applied bigint, remaining bigint,
+     hold_expires_at_us bigint, leaf_hash bytea, original_seq bigint);
+SELECT results_eq('SELECT idx, disposition, code, status, balance, remaining FROM r2 ORDER BY idx',
+    $$VALUES (1, 2::smallint, 0::smallint, 1::smallint, 100::bigint, 100::bigint),
+             (2, 1::smallint, 0::smallint, 1::smallint, -70::bigint, 0::bigint),
+             (3, 1::smallint, 58::smallint, 2::smallint, -70::bigint, 0::bigint),
+             (4, 1::smallint, 56::smallint, 2::smallint, 0::bigint, 0::bigint)$$,
+    'replay from the ledger; reversal of what remains takes the balance below zero; no more remains; another merchant''s id is not found');
+
+-- the ledger and postings refuse change, whoever asks
+SELECT throws_ok('UPDATE ledger SET code = 0', 'P0001', NULL, 'ledger refuses UPDATE');
+SELECT throws_ok('DELETE FROM ledger', 'P0001', NULL, 'ledger refuses DELETE');
+SELECT throws_ok('TRUNCATE ledger', 'P0001', NULL, 'ledger refuses TRUNCATE');
+SELECT throws_ok('UPDATE postings SET amount = 1', 'P0001', NULL, 'postings refuse UPDATE');
+SELECT throws_ok('DELETE FROM postings', 'P0001', NULL, 'postings refuse DELETE');
+SELECT throws_ok('TRUNCATE postings', 'P0001', NULL, 'postings refuse TRUNCATE');
+INSERT INTO purchases VALUES ('al', 90, 'm1', 'cafe', 1999, 'EUR', NULL);
+INSERT INTO referral_touches VALUES ('al', 91, 'm1', 'cafe', 'gym', 'qr', 'c1', 'R1', now());
+SELECT throws_ok('UPDATE purchases SET amount_minor = 1', 'P0001', NULL, 'purchases refuse UPDATE');
+SELECT throws_ok('DELETE FROM referral_touches', 'P0001', NULL, 'referral touches refuse DELETE');
+SELECT throws_ok($$INSERT INTO ledger (alliance_id, seq, accepted_at, merchant_id, event_id, key_id,
+        kind, event_time, store_id, terminal_id, envelope, payload_hash, status, code, balance,
+        available, applied, remaining, hold_expires_at_us, leaf_hash)
+    VALUES ('al', 99, now(), 'cafe', 'e1', '00000000000000aa', 1, now(), 's', 't', '\x', '\x',
+            1, 0, 0, 0, 0, 0, 0, sha256('\x'))$$,
+    '23505', NULL, 'a second entry with the same (alliance, merchant, event id) is refused');
+SELECT throws_ok($$INSERT INTO postings VALUES ('al', 0, 9, 1, 'm1', 0, 'zero')$$, '23514', NULL,
+                 'a posting of zero is refused');
+SELECT throws_ok($$UPDATE members SET held = -1 WHERE member_id = 'm1'$$, '23514', NULL,
+                 'held points cannot go negative');
+
+-- PROTOCOL.md's leaf, the same known answer as proto/testvectors
+SELECT is(encode(pc_leaf_hash('al', 0, 1795385298713955, '\x01', 1::smallint, 0::smallint, 100, 100,
+                              100, 100, 0, '\x'), 'hex'),
+          'f5ef0f257769d5503c760c5b185a05478799d84e899b3a7080187fadd6499c6a',
+          'pc_leaf_hash reproduces the protocol''s known answer');
+SELECT is(pc_us(pc_ts(1795385298713955)), 1795385298713955::bigint, 'microsecond times round-trip exactly');
+
+-- holds: reserve, capture part, the rest released; a second resolution names the first
+CREATE TEMP TABLE r3 AS
+SELECT * FROM t_batch(ARRAY['cafe', 'gym', 'gym', 'gym', 'gym'], ARRAY['e7', 'g5', 'g6', 'g7', 'g8'],
+                      ARRAY[1, 3, 4, 5, 4]::smallint[], ARRAY['m1', 'm1', NULL, NULL, NULL],
+                      ARRAY[200, 50, 20, NULL, 10]::bigint[], ARRAY[NULL, NULL, 'g5', 'g5', 'g5'],
+                      ARRAY['p-e7', 'p-g5', 'p-g6', 'p-g7', 'p-g8'])
+AS t(idx int, disposition smallint, code smallint, seq bigint, accepted_at_us bigint,
+     status smallint, balance bigint, available bigint, applied bigint, remaining bigint,
+     hold_expires_at_us bigint, leaf_hash bytea, original_seq bigint);
+SELECT results_eq('SELECT idx, code, balance, available FROM r3 ORDER BY idx',
+    $$VALUES (1, 0::smallint, 130::bigint, 130::bigint), (2, 0::smallint, 130::bigint, 80::bigint),
+             (3, 0::smallint, 110::bigint, 110::bigint), (4, 55::smallint, 110::bigint, 110::bigint),
+             (5, 55::smallint, 110::bigint, 110::bigint)$$,
+    'hold reserves, capture takes 20 and releases 30, void and second capture are told HOLD_CAPTURED');
+SELECT is((SELECT state FROM holds WHERE member_id = 'm1'), 2::smallint, 'the hold is resolved as captured');
+SELECT is((SELECT held FROM members WHERE member_id = 'm1'), 0::bigint, 'nothing stays held');
+SELECT is((SELECT count(*) FROM postings WHERE seq = (SELECT seq FROM r3 WHERE idx = 2)), 0::bigint,
+          'a hold posts nothing');
+SELECT is((SELECT sum(amount) FROM postings WHERE seq = (SELECT seq FROM r3 WHERE idx = 3) AND account_kind = 1),
+          -20::numeric, 'the capture posts the captured points');
+
+SELECT * FROM finish();
+ROLLBACK;
