@@ -7,17 +7,17 @@
 -- its applied amount minus the approved reversals naming it (ledger_reversals).
 
 CREATE TABLE ledger (
-    alliance_id         text NOT NULL,
+    alliance_id         text COLLATE "C" NOT NULL,
     seq                 bigint NOT NULL CHECK (seq >= 0),
     accepted_at         timestamptz NOT NULL,    -- clearing house clock
-    merchant_id         text NOT NULL,
-    event_id            text NOT NULL,
-    key_id              text NOT NULL,
+    merchant_id         text COLLATE "C" NOT NULL,
+    event_id            text COLLATE "C" NOT NULL,
+    key_id              text COLLATE "C" NOT NULL,
     kind                smallint NOT NULL CHECK (kind BETWEEN 1 AND 8),
     event_time          timestamptz NOT NULL,    -- POS clock, as sent
-    store_id            text NOT NULL,
-    terminal_id         text NOT NULL,
-    member_id           text,
+    store_id            text COLLATE "C" NOT NULL,
+    terminal_id         text COLLATE "C" NOT NULL,
+    member_id           text COLLATE "C",
     amount              bigint,                  -- points, or minor units for a purchase
     ref_seq             bigint,                  -- capture/void/reversal: the entry referred to
     envelope            bytea NOT NULL,          -- the SUBMIT body exactly as received
@@ -43,11 +43,11 @@ CREATE INDEX ledger_reversals ON ledger (alliance_id, ref_seq)
 -- Double entry in points: each approved entry's legs sum to zero.
 -- account_kind 1 = member (owner = member id), 2 = merchant issued, 3 = merchant redeemed.
 CREATE TABLE postings (
-    alliance_id   text NOT NULL,
+    alliance_id   text COLLATE "C" NOT NULL,
     seq           bigint NOT NULL,
     leg           smallint NOT NULL,
     account_kind  smallint NOT NULL CHECK (account_kind IN (1, 2, 3)),
-    owner_id      text NOT NULL,
+    owner_id      text COLLATE "C" NOT NULL,
     amount        bigint NOT NULL CHECK (amount <> 0),
     reason        text NOT NULL,          -- event kind and id, plus rule or campaign
     PRIMARY KEY (alliance_id, seq, leg)
@@ -55,14 +55,14 @@ CREATE TABLE postings (
 CREATE INDEX postings_by_account ON postings (alliance_id, account_kind, owner_id, seq);
 
 CREATE TABLE referral_touches (
-    alliance_id              text NOT NULL,
+    alliance_id              text COLLATE "C" NOT NULL,
     seq                      bigint NOT NULL,
-    member_id                text NOT NULL,
-    referrer_merchant_id     text NOT NULL,
-    beneficiary_merchant_id  text,          -- NULL: the whole alliance
-    channel                  text,
-    campaign_id              text,
-    referral_code            text,
+    member_id                text COLLATE "C" NOT NULL,
+    referrer_merchant_id     text COLLATE "C" NOT NULL,
+    beneficiary_merchant_id  text COLLATE "C",          -- NULL: the whole alliance
+    channel                  text COLLATE "C",
+    campaign_id              text COLLATE "C",
+    referral_code            text COLLATE "C",
     touched_at               timestamptz NOT NULL,
     PRIMARY KEY (alliance_id, seq)
 );
@@ -71,23 +71,23 @@ CREATE INDEX referral_touches_by_code ON referral_touches (alliance_id, referral
     WHERE referral_code IS NOT NULL;
 
 CREATE TABLE purchases (
-    alliance_id    text NOT NULL,
+    alliance_id    text COLLATE "C" NOT NULL,
     seq            bigint NOT NULL,
-    member_id      text NOT NULL,
-    merchant_id    text NOT NULL,
+    member_id      text COLLATE "C" NOT NULL,
+    merchant_id    text COLLATE "C" NOT NULL,
     amount_minor   bigint NOT NULL CHECK (amount_minor > 0),
     currency       char(3) NOT NULL,
-    referral_code  text,
+    referral_code  text COLLATE "C",
     PRIMARY KEY (alliance_id, seq)
 );
 CREATE INDEX purchases_by_member ON purchases (alliance_id, member_id, seq);
 
 -- state 1 active, 2 captured, 3 voided, 4 expired
 CREATE TABLE holds (
-    alliance_id   text NOT NULL,
+    alliance_id   text COLLATE "C" NOT NULL,
     seq           bigint NOT NULL,
-    merchant_id   text NOT NULL,
-    member_id     text NOT NULL,
+    merchant_id   text COLLATE "C" NOT NULL,
+    member_id     text COLLATE "C" NOT NULL,
     amount        bigint NOT NULL CHECK (amount > 0),
     expires_at    timestamptz NOT NULL,
     state         smallint NOT NULL DEFAULT 1 CHECK (state BETWEEN 1 AND 4),

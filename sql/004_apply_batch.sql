@@ -5,15 +5,20 @@
 -- commit is paid once per batch. Events are decided in array order, which keeps
 -- each connection's order and lets several events of one member share a batch.
 --
--- Three phases, so that per-event work is only what depends on order:
+-- The batch first locks its alliances' ledger heads. Every writer of member
+-- balances does the same (the hold sweep included), so from then on the balances
+-- this batch loads are the truth until it commits: it decides on them in memory
+-- and writes them back once. Phases:
 --   1. one set-based query: is the key valid at the clearing house's clock, is the
 --      (merchant, event id) new (else replay it, or CONFLICT when the signed bytes
---      differ), does the member exist, does the id repeat within the batch;
---   2. a loop over the events left: each takes the next sequence and its rule
---      decides, changing balances and holds at once;
---   3. one statement writes every ledger entry, posting and account total in bulk
---      and returns one row per event.
--- Anything refused in phase 1 records nothing.
+--      differ), does the member exist, does the id repeat within the batch; and
+--      every member's balance and held points;
+--   2. a loop over the events left: each takes the next sequence and is decided on
+--      the running balances; holds, touches and purchases are written as they come
+--      (a later event of the batch may refer to them);
+--   3. a few set-based statements write the balances, every ledger entry, posting
+--      and account total, and one row per event is returned.
+-- Anything refused in phase 1 records nothing and takes no sequence.
 --
 -- Result per event: disposition 1 recorded, 2 replayed, 3 rejected.
 
@@ -56,6 +61,7 @@ RETURNS TABLE (
     r_original_seq        bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
+    max_points  CONSTANT bigint := 9223372036854775807;
     n           integer := coalesce(array_length(p_alliance, 1), 0);
     v_heads     text[];
     v_first     bigint[];
@@ -67,10 +73,29 @@ DECLARE
     v_pre_code  smallint[];
     v_prior     bigint[];     -- the ledger entry holding this id
     v_dup_of    integer[];    -- the first event of this batch with the same id
+    v_slot      integer[];    -- the first event of this batch with the same member
+    v_mbal      bigint[];     -- that member's balance and held points when loaded
+    v_mheld     bigint[];
+    v_prior_at  bigint[];     -- a replay's original decision, from its ledger entry
+    v_prior_st  smallint[];
+    v_prior_bal bigint[];
+    v_prior_av  bigint[];
+    v_prior_ap  bigint[];
+    v_prior_rem bigint[];
+    v_prior_hx  bigint[];
+    v_prior_lh  bytea[];
+    -- running member balances: slot i (the member's first event) or, for members
+    -- met only through a hold or an original, slots past n
+    s_a         text[] := array_fill(NULL::text, ARRAY[n]);
+    s_id        text[] := array_fill(NULL::text, ARRAY[n]);
+    s_bal       bigint[] := array_fill(NULL::bigint, ARRAY[n]);
+    s_held      bigint[] := array_fill(NULL::bigint, ARRAY[n]);
+    s_n         integer := n;
     -- phase 2, per event
     o_disp      smallint[] := array_fill(NULL::smallint, ARRAY[n]);
     o_code      smallint[] := array_fill(NULL::smallint, ARRAY[n]);
     o_seq       bigint[] := array_fill(NULL::bigint, ARRAY[n]);
+    o_at        bigint[] := array_fill(NULL::bigint, ARRAY[n]);
     o_status    smallint[] := array_fill(NULL::smallint, ARRAY[n]);
     o_balance   bigint[] := array_fill(NULL::bigint, ARRAY[n]);
     o_available bigint[] := array_fill(NULL::bigint, ARRAY[n]);
@@ -79,25 +104,41 @@ DECLARE
     o_hold      bigint[] := array_fill(NULL::bigint, ARRAY[n]);
     o_ref       bigint[] := array_fill(NULL::bigint, ARRAY[n]);
     o_member    text[] := array_fill(NULL::text, ARRAY[n]);
-    o_delta     bigint[] := array_fill(0::bigint, ARRAY[n]);
-    o_counter   smallint[] := array_fill(NULL::smallint, ARRAY[n]);
+    o_delta     bigint[] := array_fill(0::bigint, ARRAY[n]);   -- the member leg; 0 = no postings
+    o_counter   smallint[] := array_fill(NULL::smallint, ARRAY[n]);   -- 2 issued, 3 redeemed
     o_orig      bigint[] := array_fill(NULL::bigint, ARRAY[n]);
+    o_leaf      bytea[];
+    -- the event being decided
     a           text;
     mer         text;
+    mem         text;
+    amt         bigint;
     h           integer;
     j           integer;
+    ms          integer;      -- its member's slot
     s           bigint;
+    st          smallint;
+    cd          smallint;
+    ap          bigint;
+    rm          bigint;
+    hx          bigint;
+    dl          bigint;
+    ck          smallint;
     al          alliances;
     dur         integer;
-    o           pc_outcome;
+    opened      record;
+    hold_row    holds;
+    hold_code   smallint;
+    hold_gone   boolean;      -- found expired, not yet swept: release it
     t_seq       bigint;       -- the entry a capture, void or reversal refers to
     t_owner     text;
     t_idx       integer;      -- ... when it was recorded earlier in this batch
     t_kind      smallint;
     t_status    smallint;
-    t_member    text;
     t_amount    bigint;
     t_reversed  bigint;
+    x_bal       bigint;
+    x_held      bigint;
 BEGIN
     -- Lock every alliance's head in one order, then read the clock: sequences and
     -- times accepted rise together, and batches never deadlock on heads.
@@ -113,17 +154,13 @@ BEGIN
 
     -- Phase 1.
     WITH e AS (
-        SELECT u.*, min(u.i) OVER (PARTITION BY u.a, u.m, u.ev) AS first_i
+        SELECT u.*, min(u.i) OVER (PARTITION BY u.a, u.m, u.ev) AS first_i,
+               CASE WHEN u.mem IS NOT NULL THEN min(u.i) OVER (PARTITION BY u.a, u.mem) END AS slot
           FROM unnest(p_alliance, p_merchant, p_event, p_key, p_member, p_payload_hash)
-               WITH ORDINALITY AS u(a, m, ev, k, mem, ph, i))
-    SELECT array_agg(CASE
-               WHEN NOT (e.a = ANY (v_heads)) THEN 3
-               WHEN mk.key_id IS NULL OR mk.merchant_id <> e.m OR mk.valid_from > v_now
-                    OR mk.revoked_at <= v_now THEN 3
-               WHEN l.seq IS NOT NULL THEN CASE WHEN l.payload_hash = e.ph THEN 2 ELSE 3 END
-               WHEN e.mem IS NOT NULL AND mb.member_id IS NULL THEN 3
-               ELSE 0 END ORDER BY e.i),
-           array_agg(CASE
+               WITH ORDINALITY AS u(a, m, ev, k, mem, ph, i)),
+    c AS (
+        SELECT e.i, e.first_i, e.slot, mb.balance AS mbal, mb.held AS mheld, l.*,
+               CASE
                WHEN NOT (e.a = ANY (v_heads)) THEN 25
                WHEN mk.key_id IS NULL THEN 21
                WHEN mk.merchant_id <> e.m THEN 24
@@ -131,21 +168,42 @@ BEGIN
                WHEN mk.revoked_at <= v_now THEN 22
                WHEN l.seq IS NOT NULL THEN CASE WHEN l.payload_hash = e.ph THEN l.code ELSE 40 END
                WHEN e.mem IS NOT NULL AND mb.member_id IS NULL THEN 28
-               ELSE 0 END ORDER BY e.i),
-           array_agg(l.seq ORDER BY e.i),
-           array_agg(e.first_i::integer ORDER BY e.i)
-      INTO v_pre, v_pre_code, v_prior, v_dup_of
-      FROM e
-      LEFT JOIN merchant_keys mk ON mk.alliance_id = e.a AND mk.key_id = e.k
-      LEFT JOIN ledger l ON l.alliance_id = e.a AND l.merchant_id = e.m AND l.event_id = e.ev
-      LEFT JOIN members mb ON mb.alliance_id = e.a AND mb.member_id = e.mem;
+               ELSE 0 END AS pre_code,
+               l.seq IS NOT NULL AND l.payload_hash = e.ph AND mk.key_id IS NOT NULL
+               AND mk.merchant_id = e.m AND mk.valid_from <= v_now
+               AND (mk.revoked_at IS NULL OR mk.revoked_at > v_now) AS replay
+          FROM e
+          LEFT JOIN merchant_keys mk ON mk.alliance_id = e.a AND mk.key_id = e.k
+          LEFT JOIN ledger l ON l.alliance_id = e.a AND l.merchant_id = e.m AND l.event_id = e.ev
+          LEFT JOIN members mb ON mb.alliance_id = e.a AND mb.member_id = e.mem)
+    SELECT array_agg(CASE WHEN c.replay THEN 2 WHEN c.pre_code <> 0 THEN 3 ELSE 0 END ORDER BY c.i),
+           array_agg(c.pre_code ORDER BY c.i), array_agg(c.seq ORDER BY c.i),
+           array_agg(c.first_i::integer ORDER BY c.i), array_agg(c.slot::integer ORDER BY c.i),
+           array_agg(c.mbal ORDER BY c.i), array_agg(c.mheld ORDER BY c.i),
+           array_agg(pc_us(c.accepted_at) ORDER BY c.i), array_agg(c.status ORDER BY c.i),
+           array_agg(c.balance ORDER BY c.i), array_agg(c.available ORDER BY c.i),
+           array_agg(c.applied ORDER BY c.i), array_agg(c.remaining ORDER BY c.i),
+           array_agg(c.hold_expires_at_us ORDER BY c.i), array_agg(c.leaf_hash ORDER BY c.i)
+      INTO v_pre, v_pre_code, v_prior, v_dup_of, v_slot, v_mbal, v_mheld, v_prior_at,
+           v_prior_st, v_prior_bal, v_prior_av, v_prior_ap, v_prior_rem, v_prior_hx, v_prior_lh
+      FROM c;
+
+    FOR i IN 1 .. n LOOP
+        IF v_slot[i] = i THEN
+            s_a[i] := p_alliance[i]; s_id[i] := p_member[i];
+            s_bal[i] := v_mbal[i]; s_held[i] := v_mheld[i];
+        END IF;
+    END LOOP;
 
     -- Phase 2.
     FOR i IN 1 .. n LOOP
         IF v_pre[i] <> 0 THEN
             o_disp[i] := v_pre[i]; o_code[i] := v_pre_code[i]; o_orig[i] := v_prior[i];
             IF v_pre[i] = 2 THEN
-                o_seq[i] := v_prior[i];
+                o_seq[i] := v_prior[i]; o_at[i] := v_prior_at[i]; o_status[i] := v_prior_st[i];
+                o_balance[i] := v_prior_bal[i]; o_available[i] := v_prior_av[i];
+                o_applied[i] := v_prior_ap[i]; o_remaining[i] := v_prior_rem[i];
+                o_hold[i] := v_prior_hx[i];
             END IF;
             CONTINUE;
         END IF;
@@ -153,7 +211,7 @@ BEGIN
         IF j < i AND o_disp[j] = 1 THEN
             -- the same id earlier in this batch, recorded there: replay it, or refuse
             IF p_payload_hash[i] = p_payload_hash[j] THEN
-                o_disp[i] := 2; o_code[i] := o_code[j]; o_seq[i] := o_seq[j];
+                o_disp[i] := 2; o_code[i] := o_code[j]; o_seq[i] := o_seq[j]; o_at[i] := v_now_us;
                 o_status[i] := o_status[j]; o_balance[i] := o_balance[j];
                 o_available[i] := o_available[j]; o_applied[i] := o_applied[j];
                 o_remaining[i] := o_remaining[j]; o_hold[i] := o_hold[j];
@@ -165,13 +223,18 @@ BEGIN
 
         a := p_alliance[i];
         mer := p_merchant[i];
+        mem := p_member[i];
+        amt := p_amount[i];
+        ms := v_slot[i];
         h := array_position(v_heads, a);
         s := v_next[h];
         v_next[h] := s + 1;
+        st := 1; cd := 0; ap := 0; rm := 0; hx := 0; dl := 0; ck := NULL; t_seq := NULL;
 
-        -- the entry a capture, void or reversal names: in this batch or the ledger
+        -- the entry a capture, void or reversal names: in this batch or the ledger;
+        -- its member is the one whose balance moves
         IF p_kind[i] IN (4, 5, 6) THEN
-            t_seq := NULL; t_owner := NULL; t_idx := NULL;
+            t_owner := NULL; t_idx := NULL;
             IF p_ref_event[i] IS NOT NULL THEN
                 FOREACH j IN ARRAY array_positions(p_event, p_ref_event[i]) LOOP
                     EXIT WHEN j >= i;
@@ -195,38 +258,21 @@ BEGIN
                 SELECT l.seq, l.merchant_id INTO t_seq, t_owner FROM ledger l
                  WHERE l.alliance_id = a AND l.seq = p_ref_seq[i];
             END IF;
-        END IF;
 
-        CASE p_kind[i]
-        WHEN 1 THEN
-            o := pc_rule_earn(a, p_member[i], p_amount[i]);
-        WHEN 2 THEN
-            o := pc_rule_redeem(a, p_member[i], p_amount[i], v_now);
-        WHEN 3 THEN
-            IF al.alliance_id IS DISTINCT FROM a THEN
-                SELECT * INTO al FROM alliances x WHERE x.alliance_id = a;
-            END IF;
-            dur := CASE WHEN coalesce(p_duration[i], 0) = 0 THEN al.default_hold_s
-                        ELSE least(p_duration[i], al.max_hold_s) END;
-            o := pc_rule_hold(a, s, mer, p_member[i], p_amount[i], dur, v_now);
-        WHEN 4 THEN
-            o := pc_rule_capture(a, s, mer, t_seq, t_owner, p_amount[i], v_now);
-        WHEN 5 THEN
-            o := pc_rule_void(a, s, mer, t_seq, t_owner, v_now);
-        WHEN 6 THEN
-            IF t_seq IS NULL THEN
-                o := pc_declined(a, NULL, 56::smallint);
-            ELSIF t_owner <> mer THEN
-                o := pc_declined(a, NULL, 59::smallint, t_seq);
-            ELSE
+            mem := NULL;
+            IF p_kind[i] IN (4, 5) THEN
+                opened := pc_open_hold(a, mer, t_seq, t_owner, v_now);
+                hold_row := opened.hold; hold_code := opened.code; hold_gone := opened.expired_now;
+                mem := hold_row.member_id;
+            ELSIF t_seq IS NOT NULL AND t_owner = mer THEN
                 -- what remains: the original's applied amount less the approved
                 -- reversals naming it, in the ledger and earlier in this batch
                 IF t_idx IS NOT NULL THEN
                     t_kind := p_kind[t_idx]; t_status := o_status[t_idx];
-                    t_member := o_member[t_idx]; t_amount := o_applied[t_idx]; t_reversed := 0;
+                    mem := o_member[t_idx]; t_amount := o_applied[t_idx]; t_reversed := 0;
                 ELSE
                     SELECT l.kind, l.status, l.member_id, l.applied
-                      INTO t_kind, t_status, t_member, t_amount
+                      INTO t_kind, t_status, mem, t_amount
                       FROM ledger l WHERE l.alliance_id = a AND l.seq = t_seq;
                     SELECT coalesce(sum(l.applied), 0) INTO t_reversed FROM ledger l
                      WHERE l.alliance_id = a AND l.ref_seq = t_seq AND l.kind = 6 AND l.status = 1;
@@ -236,92 +282,194 @@ BEGIN
                         t_reversed := t_reversed + o_applied[j];
                     END IF;
                 END LOOP;
-                IF t_status = 1 AND t_kind IN (1, 2, 4, 8) THEN
-                    o := pc_rule_reversal(a, t_seq, t_kind, t_member, t_amount, t_reversed,
-                                          p_amount[i]);
-                ELSE
-                    o := pc_declined(a, NULL, 57::smallint, t_seq);
+            END IF;
+
+            -- that member's slot: its first event in this batch, else one made now
+            ms := NULL;
+            IF mem IS NOT NULL THEN
+                FOREACH j IN ARRAY array_positions(p_member, mem) LOOP
+                    IF p_alliance[j] = a THEN ms := v_slot[j]; EXIT; END IF;
+                END LOOP;
+                IF ms IS NULL THEN
+                    FOR j IN n + 1 .. s_n LOOP
+                        IF s_a[j] = a AND s_id[j] = mem THEN ms := j; EXIT; END IF;
+                    END LOOP;
+                END IF;
+                IF ms IS NULL THEN
+                    SELECT m.balance, m.held INTO x_bal, x_held FROM members m
+                     WHERE m.alliance_id = a AND m.member_id = mem;
+                    s_n := s_n + 1; ms := s_n;
+                    s_a[ms] := a; s_id[ms] := mem; s_bal[ms] := x_bal; s_held[ms] := x_held;
                 END IF;
             END IF;
+        END IF;
+
+        CASE p_kind[i]
+        WHEN 1 THEN
+            -- EARN: the member gains, the merchant owes the points it issued
+            IF s_bal[ms] > max_points - amt THEN
+                st := 2; cd := 33;
+            ELSE
+                s_bal[ms] := s_bal[ms] + amt; ap := amt; rm := amt; dl := amt; ck := 2;
+            END IF;
+        WHEN 2, 3 THEN
+            -- REDEEM spends, HOLD reserves; both only from the spendable balance,
+            -- after releasing holds that expired if they are what stands in the way
+            IF s_bal[ms] - s_held[ms] < amt AND s_held[ms] > 0 THEN
+                s_held[ms] := s_held[ms] - pc_release_expired(a, mem, v_now);
+            END IF;
+            IF s_bal[ms] - s_held[ms] < amt THEN
+                st := 2; cd := 50;
+            ELSIF p_kind[i] = 2 THEN
+                s_bal[ms] := s_bal[ms] - amt; ap := amt; rm := amt; dl := -amt; ck := 3;
+            ELSE
+                IF al.alliance_id IS DISTINCT FROM a THEN
+                    SELECT * INTO al FROM alliances x WHERE x.alliance_id = a;
+                END IF;
+                -- expiry counts from the time accepted, never from the POS clock
+                dur := CASE WHEN coalesce(p_duration[i], 0) = 0 THEN al.default_hold_s
+                            ELSE least(p_duration[i], al.max_hold_s) END;
+                INSERT INTO holds (alliance_id, seq, merchant_id, member_id, amount, expires_at)
+                VALUES (a, s, mer, mem, amt, v_now + make_interval(secs => dur));
+                s_held[ms] := s_held[ms] + amt; ap := amt;
+                hx := pc_us(v_now + make_interval(secs => dur));
+            END IF;
+        WHEN 4, 5 THEN
+            -- CAPTURE takes up to the held points and releases the rest; VOID
+            -- releases them all; a hold resolves once
+            IF hold_gone THEN
+                s_held[ms] := s_held[ms] - hold_row.amount;
+            END IF;
+            hx := coalesce(pc_us(hold_row.expires_at), 0);
+            IF hold_code <> 0 THEN
+                st := 2; cd := hold_code;
+            ELSIF p_kind[i] = 4 AND amt > hold_row.amount THEN
+                st := 2; cd := 52; rm := hold_row.amount;
+            ELSE
+                UPDATE holds x SET state = CASE WHEN p_kind[i] = 4 THEN 2 ELSE 3 END,
+                                   resolved_seq = s, resolved_at = v_now
+                 WHERE x.alliance_id = a AND x.seq = hold_row.seq;
+                s_held[ms] := s_held[ms] - hold_row.amount;
+                IF p_kind[i] = 4 THEN
+                    s_bal[ms] := s_bal[ms] - amt; ap := amt; rm := hold_row.amount - amt;
+                    dl := -amt; ck := 3;
+                ELSE
+                    ap := hold_row.amount;
+                END IF;
+            END IF;
+        WHEN 6 THEN
+            -- REVERSAL: bounded by what remains of the original, never by the
+            -- balance: reversing an earn may leave points owed
+            IF t_seq IS NULL THEN
+                st := 2; cd := 56;
+            ELSIF t_owner <> mer THEN
+                st := 2; cd := 59;
+            ELSIF NOT (t_status = 1 AND t_kind IN (1, 2, 4, 8)) THEN
+                st := 2; cd := 57;
+            ELSIF amt > t_amount - t_reversed THEN
+                st := 2; cd := 58; rm := t_amount - t_reversed;
+            ELSIF t_kind IN (2, 4) AND s_bal[ms] > max_points - amt THEN
+                st := 2; cd := 33; rm := t_amount - t_reversed;
+            ELSE
+                ap := amt; rm := t_amount - t_reversed - amt;
+                IF t_kind = 1 THEN
+                    s_bal[ms] := s_bal[ms] - amt; dl := -amt; ck := 2;
+                ELSIF t_kind IN (2, 4) THEN
+                    s_bal[ms] := s_bal[ms] + amt; dl := amt; ck := 3;
+                END IF;
+                -- a purchase refund moves no points; its clawback comes with attribution
+            END IF;
         WHEN 7 THEN
-            o := pc_rule_referral(a, s, mer, p_member[i], p_beneficiary[i], p_channel[i],
-                                  p_campaign[i], p_code[i],
-                                  coalesce(p_touch_time[i], p_event_time[i]));
+            -- REFERRAL: a touch, kept for attribution
+            INSERT INTO referral_touches VALUES (a, s, mem, mer, p_beneficiary[i], p_channel[i],
+                p_campaign[i], p_code[i], coalesce(p_touch_time[i], p_event_time[i]));
         WHEN 8 THEN
-            o := pc_rule_purchase(a, s, mer, p_member[i], p_amount[i], p_currency[i], p_code[i]);
+            -- PURCHASE: kept for attribution; a refund reverses its amount
+            INSERT INTO purchases VALUES (a, s, mem, mer, amt, p_currency[i], p_code[i]);
+            ap := amt; rm := amt;
         END CASE;
 
-        o_disp[i] := 1; o_code[i] := o.code; o_seq[i] := s; o_status[i] := o.status;
-        o_balance[i] := o.balance; o_available[i] := o.available; o_applied[i] := o.applied;
-        o_remaining[i] := o.remaining; o_hold[i] := o.hold_expires_at_us;
-        o_ref[i] := o.ref_seq; o_member[i] := coalesce(o.member_id, p_member[i]);
-        o_delta[i] := o.member_delta; o_counter[i] := o.counter_kind;
+        o_disp[i] := 1; o_code[i] := cd; o_seq[i] := s; o_at[i] := v_now_us; o_status[i] := st;
+        o_balance[i] := coalesce(s_bal[ms], 0);
+        o_available[i] := coalesce(s_bal[ms] - s_held[ms], 0);
+        o_applied[i] := CASE WHEN st = 1 THEN ap ELSE 0 END;
+        o_remaining[i] := rm; o_hold[i] := hx; o_ref[i] := t_seq; o_member[i] := mem;
+        o_delta[i] := CASE WHEN st = 1 THEN dl ELSE 0 END; o_counter[i] := ck;
     END LOOP;
 
-    -- Phase 3.
-    RETURN QUERY
-    WITH ev AS (
-        SELECT * FROM unnest(p_alliance, p_merchant, p_event, p_key, p_kind, p_envelope,
-                             p_payload_hash, p_event_time, p_store, p_terminal, p_amount,
-                             p_reason, o_disp, o_code, o_seq, o_status, o_balance, o_available,
-                             o_applied, o_remaining, o_hold, o_ref, o_member, o_delta,
-                             o_counter, o_orig)
-               WITH ORDINALITY AS u(a, m, evid, k, kind, env, ph, et, st, te, amt, why, disp,
-                                    code, seq, status, bal, avail, appl, rem, hold, ref, mem,
-                                    delta, counter, orig, i)),
-    entries AS (
-        INSERT INTO ledger (alliance_id, seq, accepted_at, merchant_id, event_id, key_id, kind,
-                            event_time, store_id, terminal_id, member_id, amount, ref_seq,
-                            envelope, payload_hash, status, code, balance, available, applied,
-                            remaining, hold_expires_at_us, leaf_hash)
-        SELECT ev.a, ev.seq, v_now, ev.m, ev.evid, ev.k, ev.kind, ev.et, ev.st, ev.te, ev.mem,
-               ev.amt, ev.ref, ev.env, ev.ph, ev.status, ev.code, ev.bal, ev.avail, ev.appl,
-               ev.rem, ev.hold,
-               -- pc_leaf_hash(ev.a, ev.seq, v_now_us, ev.env, ev.status, ev.code, ev.bal,
-               --              ev.avail, ev.appl, ev.rem, ev.hold, '\x'), written out
-               sha256('\x0050434c31'::bytea
-                   || int2send(octet_length(convert_to(ev.a, 'UTF8'))::smallint)
-                   || convert_to(ev.a, 'UTF8') || int8send(ev.seq) || int8send(v_now_us)
-                   || int4send(octet_length(ev.env)) || ev.env
-                   || set_byte('\x00'::bytea, 0, ev.status) || int2send(ev.code)
-                   || int8send(ev.bal) || int8send(ev.avail) || int8send(ev.appl)
-                   || int8send(ev.rem) || int8send(ev.hold) || int4send(0))
-          FROM ev WHERE ev.disp = 1
-        RETURNING ledger.alliance_id, ledger.seq, ledger.leaf_hash),
-    legs AS (
-        INSERT INTO postings (alliance_id, seq, leg, account_kind, owner_id, amount, reason)
-        SELECT ev.a, ev.seq, x.leg, x.kind, x.owner, x.amount,
-               (ARRAY['EARN', 'REDEEM', 'HOLD', 'CAPTURE', 'VOID', 'REVERSAL', 'REFERRAL',
-                      'PURCHASE'])[ev.kind] || ' ' || ev.evid || coalesce(' / ' || ev.why, '')
-          FROM ev CROSS JOIN LATERAL (VALUES (1::smallint, 1::smallint, ev.mem, ev.delta),
-                                            (2::smallint, ev.counter, ev.m, -ev.delta))
-                                     AS x(leg, kind, owner, amount)
-         WHERE ev.disp = 1 AND ev.delta <> 0
-        RETURNING 1),
-    totals AS (
-        -- merchant accounts move once per batch, not once per event
-        INSERT INTO accounts AS acc (alliance_id, account_kind, owner_id, balance)
-        SELECT ev.a, ev.counter, ev.m, sum(-ev.delta)
-          FROM ev WHERE ev.disp = 1 AND ev.delta <> 0
-         GROUP BY 1, 2, 3
-        ON CONFLICT (alliance_id, account_kind, owner_id)
-        DO UPDATE SET balance = acc.balance + EXCLUDED.balance
-        RETURNING 1)
-    SELECT ev.i::integer, ev.disp, ev.code::smallint, ev.seq,
-           CASE WHEN l.seq IS NOT NULL THEN pc_us(l.accepted_at) WHEN ev.disp <> 3 THEN v_now_us END,
-           coalesce(l.status, ev.status), coalesce(l.balance, ev.bal),
-           coalesce(l.available, ev.avail), coalesce(l.applied, ev.appl),
-           coalesce(l.remaining, ev.rem), coalesce(l.hold_expires_at_us, ev.hold),
-           coalesce(l.leaf_hash, ne.leaf_hash),
-           CASE WHEN ev.disp = 3 THEN ev.orig END
-      FROM ev
-      LEFT JOIN entries ne ON ev.disp IN (1, 2) AND ne.alliance_id = ev.a AND ne.seq = ev.seq
-      LEFT JOIN ledger l ON ev.disp = 2 AND l.alliance_id = ev.a AND l.seq = ev.orig
-     ORDER BY ev.i;
+    -- Phase 3. Separate statements over the arrays, no joins: a join of row sets
+    -- the planner cannot estimate turns into a nested loop, quadratic in the batch.
+    UPDATE members m SET balance = u.bal, held = u.held
+      FROM unnest(s_a, s_id, s_bal, s_held) AS u(a, id, bal, held)
+     WHERE u.id IS NOT NULL AND m.alliance_id = u.a AND m.member_id = u.id
+       AND (m.balance <> u.bal OR m.held <> u.held);
+
+    -- The leaf hash is pc_leaf_hash (002_ledger.sql) written out, since a call per
+    -- row costs more than the hash; the tests hold every stored row to pc_leaf_hash.
+    SELECT array_agg(CASE WHEN u.disp = 1 THEN sha256('\x0050434c31'::bytea
+                   || int2send(octet_length(convert_to(u.a, 'UTF8'))::smallint)
+                   || convert_to(u.a, 'UTF8') || int8send(u.seq) || int8send(v_now_us)
+                   || int4send(octet_length(u.env)) || u.env
+                   || set_byte('\x00'::bytea, 0, u.status) || int2send(u.code)
+                   || int8send(u.bal) || int8send(u.avail) || int8send(u.appl)
+                   || int8send(u.rem) || int8send(u.hold) || int4send(0)) END ORDER BY u.i)
+      INTO o_leaf
+      FROM unnest(p_alliance, o_seq, p_envelope, o_disp, o_status, o_code, o_balance,
+                  o_available, o_applied, o_remaining, o_hold)
+           WITH ORDINALITY AS u(a, seq, env, disp, status, code, bal, avail, appl, rem, hold, i);
+    FOR i IN 1 .. n LOOP
+        IF o_disp[i] = 2 THEN
+            -- a replay: of an entry of this batch, or of the ledger
+            o_leaf[i] := coalesce(o_leaf[v_dup_of[i]], v_prior_lh[i]);
+        END IF;
+    END LOOP;
+
+    INSERT INTO ledger (alliance_id, seq, accepted_at, merchant_id, event_id, key_id, kind,
+                        event_time, store_id, terminal_id, member_id, amount, ref_seq,
+                        envelope, payload_hash, status, code, balance, available, applied,
+                        remaining, hold_expires_at_us, leaf_hash)
+    SELECT u.a, u.seq, v_now, u.m, u.evid, u.k, u.kind, u.et, u.st, u.te, u.mem, u.amt, u.ref,
+           u.env, u.ph, u.status, u.code, u.bal, u.avail, u.appl, u.rem, u.hold, u.leaf
+      FROM unnest(p_alliance, p_merchant, p_event, p_key, p_kind, p_envelope, p_payload_hash,
+                  p_event_time, p_store, p_terminal, p_amount, o_disp, o_code, o_seq,
+                  o_status, o_balance, o_available, o_applied, o_remaining, o_hold, o_ref,
+                  o_member, o_leaf)
+           AS u(a, m, evid, k, kind, env, ph, et, st, te, amt, disp, code, seq, status, bal,
+                avail, appl, rem, hold, ref, mem, leaf)
+     WHERE u.disp = 1;
+
+    INSERT INTO postings (alliance_id, seq, leg, account_kind, owner_id, amount, reason)
+    SELECT u.a, u.seq, x.leg, x.kind, x.owner, x.amount,
+           (ARRAY['EARN', 'REDEEM', 'HOLD', 'CAPTURE', 'VOID', 'REVERSAL', 'REFERRAL',
+                  'PURCHASE'])[u.kind] || ' ' || u.evid || coalesce(' / ' || u.why, '')
+      FROM unnest(p_alliance, p_merchant, p_event, p_kind, p_reason, o_disp, o_seq, o_member,
+                  o_delta, o_counter)
+           AS u(a, m, evid, kind, why, disp, seq, mem, delta, counter)
+     CROSS JOIN LATERAL (VALUES (1::smallint, 1::smallint, u.mem, u.delta),
+                                (2::smallint, u.counter, u.m, -u.delta))
+           AS x(leg, kind, owner, amount)
+     WHERE u.disp = 1 AND u.delta <> 0;
+
+    -- merchant accounts move once per batch, not once per event
+    INSERT INTO accounts AS acc (alliance_id, account_kind, owner_id, balance)
+    SELECT u.a, u.counter, u.m, sum(-u.delta)
+      FROM unnest(p_alliance, p_merchant, o_disp, o_delta, o_counter) AS u(a, m, disp, delta, counter)
+     WHERE u.disp = 1 AND u.delta <> 0
+     GROUP BY 1, 2, 3
+    ON CONFLICT (alliance_id, account_kind, owner_id)
+    DO UPDATE SET balance = acc.balance + EXCLUDED.balance;
 
     IF v_heads IS NOT NULL THEN
         UPDATE ledger_heads x SET next_seq = r.hi
           FROM unnest(v_heads, v_next) AS r(a, hi)
          WHERE x.alliance_id = r.a AND x.next_seq <> r.hi;
     END IF;
+
+    RETURN QUERY
+    SELECT u.i::integer, u.disp, u.code, u.seq, u.at, u.status, u.bal, u.avail, u.appl, u.rem,
+           u.hold, u.leaf, CASE WHEN u.disp = 3 THEN u.orig END
+      FROM unnest(o_disp, o_code, o_seq, o_at, o_status, o_balance, o_available, o_applied,
+                  o_remaining, o_hold, o_leaf, o_orig)
+           WITH ORDINALITY AS u(disp, code, seq, at, status, bal, avail, appl, rem, hold, leaf,
+                                orig, i);
 END $$;
