@@ -183,34 +183,27 @@ static void db_notifies(struct pc_db *db)
 	}
 }
 
-static void db_on_read(evutil_socket_t fd, short what, void *arg)
+/* Both socket events: take what arrived, send what waits, hand over what is done.
+ * Input is consumed on write readiness too, so neither side blocks on a full
+ * buffer while the other waits to be read. */
+static void db_on_io(evutil_socket_t fd, short what, void *arg)
 {
 	struct pc_db *db = arg;
 	(void)fd;
-	(void)what;
 	if (!PQconsumeInput(db->conn)) {
 		db_lost(db, PQerrorMessage(db->conn));
 		return;
+	}
+	if (what & EV_WRITE) {
+		db_flush(db);
+		if (!db->conn)
+			return;
 	}
 	db_drain_results(db);
 	if (db->conn)
 		db_notifies(db);
 	if (db->conn && PQstatus(db->conn) == CONNECTION_BAD)
 		db_lost(db, "connection bad");
-}
-
-static void db_on_write(evutil_socket_t fd, short what, void *arg)
-{
-	struct pc_db *db = arg;
-	(void)fd;
-	(void)what;
-	if (!PQconsumeInput(db->conn)) {
-		db_lost(db, PQerrorMessage(db->conn));
-		return;
-	}
-	db_flush(db);
-	if (db->conn)
-		db_drain_results(db);
 }
 
 static int db_send_setup(struct pc_db *db)
@@ -239,8 +232,8 @@ static void db_connected(struct pc_db *db)
 		db_lost(db, "cannot enter pipeline mode");
 		return;
 	}
-	db->read_ev = event_new(db->base, fd, EV_READ | EV_PERSIST, db_on_read, db);
-	db->write_ev = event_new(db->base, fd, EV_WRITE, db_on_write, db);
+	db->read_ev = event_new(db->base, fd, EV_READ | EV_PERSIST, db_on_io, db);
+	db->write_ev = event_new(db->base, fd, EV_WRITE, db_on_io, db);
 	if (!db->read_ev || !db->write_ev)
 		fatal("db: event_new");
 	event_add(db->read_ev, NULL);

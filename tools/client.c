@@ -37,7 +37,7 @@ struct pc_client {
 	size_t len;
 };
 
-static void client_ssl_err(char *err, size_t errlen, const char *what)
+void pc_openssl_error(char *err, size_t errlen, const char *what)
 {
 	unsigned long e = ERR_get_error();
 	char buf[256];
@@ -121,7 +121,7 @@ static SSL_CTX *client_ctx(const struct pc_client_opts *o, char *err, size_t err
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 
 	if (!ctx) {
-		client_ssl_err(err, errlen, "cannot create TLS context");
+		pc_openssl_error(err, errlen, "cannot create TLS context");
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
@@ -133,18 +133,18 @@ static SSL_CTX *client_ctx(const struct pc_client_opts *o, char *err, size_t err
 		goto fail;
 	}
 	if (SSL_CTX_load_verify_locations(ctx, o->ca_file, NULL) != 1) {
-		client_ssl_err(err, errlen, o->ca_file);
+		pc_openssl_error(err, errlen, o->ca_file);
 		goto fail;
 	}
 	if (o->cert_file) {
 		if (SSL_CTX_use_certificate_chain_file(ctx, o->cert_file) != 1) {
-			client_ssl_err(err, errlen, o->cert_file);
+			pc_openssl_error(err, errlen, o->cert_file);
 			goto fail;
 		}
 		if (SSL_CTX_use_PrivateKey_file(ctx, o->key_file ? o->key_file : o->cert_file,
 		                                SSL_FILETYPE_PEM) != 1 ||
 		    SSL_CTX_check_private_key(ctx) != 1) {
-			client_ssl_err(err, errlen, o->key_file ? o->key_file : o->cert_file);
+			pc_openssl_error(err, errlen, o->key_file ? o->key_file : o->cert_file);
 			goto fail;
 		}
 	}
@@ -197,11 +197,11 @@ struct pc_client *pc_client_connect(const struct pc_client_opts *o, char *err,
 	client_set_timeouts(c->fd, timeout_ms);
 	c->ssl = SSL_new(c->ctx);
 	if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1) {
-		client_ssl_err(err, errlen, "cannot create TLS connection");
+		pc_openssl_error(err, errlen, "cannot create TLS connection");
 		goto fail;
 	}
 	if (client_expect_host(c->ssl, host) != 0) {
-		client_ssl_err(err, errlen, "cannot set the expected server name");
+		pc_openssl_error(err, errlen, "cannot set the expected server name");
 		goto fail;
 	}
 	if (SSL_connect(c->ssl) != 1) {
@@ -215,7 +215,7 @@ struct pc_client *pc_client_connect(const struct pc_client_opts *o, char *err,
 			char what[128];
 
 			snprintf(what, sizeof what, "TLS handshake with %s:%d failed", host, port);
-			client_ssl_err(err, errlen, what);
+			pc_openssl_error(err, errlen, what);
 		}
 		goto fail;
 	}
@@ -392,7 +392,7 @@ int pc_load_signing_key(const char *path, uint8_t sk[64], char key_id[17], char 
 	k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
 	if (!k) {
-		client_ssl_err(err, errlen, path);
+		pc_openssl_error(err, errlen, path);
 		return -1;
 	}
 	if (EVP_PKEY_get_id(k) != EVP_PKEY_ED25519 ||
@@ -423,7 +423,7 @@ int pc_load_public_key(const char *path, uint8_t pk[32], char *err, size_t errle
 	k = PEM_read_PUBKEY(f, NULL, NULL, NULL);
 	fclose(f);
 	if (!k) {
-		client_ssl_err(err, errlen, path);
+		pc_openssl_error(err, errlen, path);
 		return -1;
 	}
 	if (EVP_PKEY_get_id(k) != EVP_PKEY_ED25519 ||

@@ -49,6 +49,10 @@ uint8_t *pc_client_sign_event(const struct Pointclear__V1__Event *ev,
 int pc_load_signing_key(const char *path, uint8_t sk[64], char key_id[17],
                         char *err, size_t errlen);
 
+/* "what: <the newest OpenSSL error>" into err, and the error queue emptied for
+ * the next call. */
+void pc_openssl_error(char *err, size_t errlen, const char *what);
+
 /* Loads an Ed25519 public key (SPKI PEM). 0, or -1. */
 int pc_load_public_key(const char *path, uint8_t pk[32], char *err, size_t errlen);
 

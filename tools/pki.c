@@ -16,20 +16,7 @@
 
 #include "pki.h"
 
-/* "what: <the newest OpenSSL error>", and the queue emptied for the next call. */
-static void pki_err(char *err, size_t errlen, const char *what)
-{
-	unsigned long e = ERR_get_error();
-	char buf[256];
-
-	if (e) {
-		ERR_error_string_n(e, buf, sizeof buf);
-		snprintf(err, errlen, "%s: %s", what, buf);
-	} else {
-		snprintf(err, errlen, "%s", what);
-	}
-	ERR_clear_error();
-}
+#include "client.h"
 
 static EVP_PKEY *pki_keygen(const char *alg, const char *group, char *err, size_t errlen)
 {
@@ -37,7 +24,7 @@ static EVP_PKEY *pki_keygen(const char *alg, const char *group, char *err, size_
 	                    : EVP_PKEY_Q_keygen(NULL, NULL, alg);
 
 	if (!k)
-		pki_err(err, errlen, "key generation failed");
+		pc_openssl_error(err, errlen, "key generation failed");
 	return k;
 }
 
@@ -86,7 +73,7 @@ static FILE *pki_create(const char *path, mode_t mode, char *err, size_t errlen)
 static int pki_finish(FILE *f, int ok, const char *path, char *err, size_t errlen)
 {
 	if (!ok) {
-		pki_err(err, errlen, path);
+		pc_openssl_error(err, errlen, path);
 		fclose(f);
 		unlink(path);
 		return -1;
@@ -145,7 +132,7 @@ EVP_PKEY *pki_read_private(const char *path, char *err, size_t errlen)
 	k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
 	if (!k)
-		pki_err(err, errlen, path);
+		pc_openssl_error(err, errlen, path);
 	return k;
 }
 
@@ -161,7 +148,7 @@ X509 *pki_read_cert(const char *path, char *err, size_t errlen)
 	x = PEM_read_X509(f, NULL, NULL, NULL);
 	fclose(f);
 	if (!x)
-		pki_err(err, errlen, path);
+		pc_openssl_error(err, errlen, path);
 	return x;
 }
 
@@ -314,7 +301,7 @@ static int pki_add_sans(X509 *x, const struct pki_sans *sans, char *err, size_t 
 		ok = 0;
 out:
 	if (ok != 0)
-		pki_err(err, errlen, "cannot build subjectAltName");
+		pc_openssl_error(err, errlen, "cannot build subjectAltName");
 out_named:
 	GENERAL_NAMES_free(gens);
 	return ok;
@@ -327,13 +314,13 @@ X509 *pki_make_ca(EVP_PKEY *key, const char *org, const char *cn, char *err, siz
 	X509 *x;
 
 	if (!name) {
-		pki_err(err, errlen, "bad CA name");
+		pc_openssl_error(err, errlen, "bad CA name");
 		return NULL;
 	}
 	x = pki_cert_base(name, name, key);
 	X509_NAME_free(name);
 	if (!x) {
-		pki_err(err, errlen, "cannot build CA certificate");
+		pc_openssl_error(err, errlen, "cannot build CA certificate");
 		return NULL;
 	}
 	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
@@ -343,7 +330,7 @@ X509 *pki_make_ca(EVP_PKEY *key, const char *org, const char *cn, char *err, siz
 	    pki_add_ext(x, &v3, NID_subject_key_identifier, "hash") != 0 ||
 	    pki_add_ext(x, &v3, NID_authority_key_identifier, "keyid:always") != 0 ||
 	    X509_sign(x, key, EVP_sha256()) <= 0) {
-		pki_err(err, errlen, "cannot sign CA certificate");
+		pc_openssl_error(err, errlen, "cannot sign CA certificate");
 		X509_free(x);
 		return NULL;
 	}
@@ -359,13 +346,13 @@ X509 *pki_make_leaf(X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *key, const char *org,
 	X509 *x;
 
 	if (!name) {
-		pki_err(err, errlen, "bad certificate name");
+		pc_openssl_error(err, errlen, "bad certificate name");
 		return NULL;
 	}
 	x = pki_cert_base(name, X509_get_subject_name(ca), key);
 	X509_NAME_free(name);
 	if (!x) {
-		pki_err(err, errlen, "cannot build certificate");
+		pc_openssl_error(err, errlen, "cannot build certificate");
 		return NULL;
 	}
 	X509V3_set_ctx(&v3, ca, x, NULL, NULL, 0);
@@ -375,7 +362,7 @@ X509 *pki_make_leaf(X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *key, const char *org,
 	                kind == PKI_LEAF_SERVER ? "serverAuth" : "clientAuth") != 0 ||
 	    pki_add_ext(x, &v3, NID_subject_key_identifier, "hash") != 0 ||
 	    pki_add_ext(x, &v3, NID_authority_key_identifier, "keyid:always") != 0) {
-		pki_err(err, errlen, "cannot add certificate extensions");
+		pc_openssl_error(err, errlen, "cannot add certificate extensions");
 		X509_free(x);
 		return NULL;
 	}
@@ -385,7 +372,7 @@ X509 *pki_make_leaf(X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *key, const char *org,
 		return NULL;
 	}
 	if (X509_sign(x, ca_key, EVP_sha256()) <= 0) {
-		pki_err(err, errlen, "cannot sign certificate");
+		pc_openssl_error(err, errlen, "cannot sign certificate");
 		X509_free(x);
 		return NULL;
 	}
