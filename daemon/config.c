@@ -55,6 +55,18 @@ static void parse_listen(struct pc_config *cfg, const char *arg)
 	char *end;
 	long port;
 
+	if (arg[0] == '[') {   /* [v6]:port */
+		const char *close = strchr(arg, ']');
+		if (!close || close[1] != ':' || (size_t)(close - arg - 1) >= sizeof cfg->listen_host)
+			goto bad;
+		port = strtol(close + 2, &end, 10);
+		if (*end || close[2] == '\0' || port < 0 || port > 65535)
+			goto bad;
+		memcpy(cfg->listen_host, arg + 1, (size_t)(close - arg - 1));
+		cfg->listen_host[close - arg - 1] = '\0';
+		cfg->listen_port = (int)port;
+		return;
+	}
 	if (!colon || (size_t)(colon - arg) >= sizeof cfg->listen_host)
 		goto bad;
 	port = strtol(colon + 1, &end, 10);

@@ -73,6 +73,7 @@ static void conn_enter_state(struct pc_conn *c, enum conn_state st)
 	log_debug("c=%llu state %s -> %s", (unsigned long long)c->id, state_names[c->state],
 	          state_names[st]);
 	TAILQ_REMOVE(state_list(c->state), c, link);
+	srv->n_handshaking += (st == CONN_HANDSHAKE) - (c->state == CONN_HANDSHAKE);
 	c->state = st;
 	TAILQ_INSERT_TAIL(state_list(st), c, link);
 }
@@ -344,13 +345,9 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 
 void pc_conn_accept(evutil_socket_t fd, const struct sockaddr *sa, int salen)
 {
-	int handshaking = 0;
-	struct pc_conn *it;
-	TAILQ_FOREACH(it, &srv->handshake, link)
-		handshaking++;
 	if (srv->cfg.shutting_down || srv->n_conns >= srv->cfg.max_connections ||
-	    handshaking >= srv->cfg.max_unauthenticated || !srv->tls) {
-		log_warnx("accept refused conns=%d handshaking=%d", srv->n_conns, handshaking);
+	    srv->n_handshaking >= srv->cfg.max_unauthenticated || !srv->tls) {
+		log_warnx("accept refused conns=%d handshaking=%d", srv->n_conns, srv->n_handshaking);
 		evutil_closesocket(fd);
 		return;
 	}
@@ -381,6 +378,7 @@ void pc_conn_accept(evutil_socket_t fd, const struct sockaddr *sa, int salen)
 	c->state = CONN_HANDSHAKE;
 	c->deadline_us = pc_now_us() + (int64_t)srv->cfg.handshake_timeout_ms * 1000;
 	TAILQ_INSERT_TAIL(&srv->handshake, c, link);
+	srv->n_handshaking++;
 	srv->n_conns++;
 	log_debug("c=%llu peer=%s accepted", (unsigned long long)c->id, c->peer);
 }

@@ -71,13 +71,24 @@ static void start_listening(struct pc_server *srv)
 	pc_writer_attach(srv->writer, srv->writer_db);
 	pc_db_start(srv->writer_db);
 
-	struct sockaddr_storage ss;
-	int sslen = sizeof ss;
+	/* A numeric address only: no name lookup may block the loop. */
+	struct sockaddr_storage ss = { 0 };
+	int sslen;
 	char addr[128];
-	snprintf(addr, sizeof addr, strchr(srv->cfg.listen_host, ':') ? "[%s]:%d" : "%s:%d",
-	         srv->cfg.listen_host, srv->cfg.listen_port);
-	if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &sslen) < 0)
+	snprintf(addr, sizeof addr, "%s:%d", srv->cfg.listen_host, srv->cfg.listen_port);
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	if (inet_pton(AF_INET, srv->cfg.listen_host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)srv->cfg.listen_port);
+		sslen = sizeof *sin;
+	} else if (inet_pton(AF_INET6, srv->cfg.listen_host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)srv->cfg.listen_port);
+		sslen = sizeof *sin6;
+	} else {
 		fatalx("--listen %s is not a numeric address", addr);
+	}
 	srv->listener = evconnlistener_new_bind(srv->base, on_accept, NULL,
 	                                        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 1024,
 	                                        (struct sockaddr *)&ss, sslen);

@@ -28,6 +28,7 @@ struct pc_server {
 	struct pc_conn_list draining;     /* answering a last error, then closed */
 	struct pc_conn_list closed;       /* freed after this loop iteration */
 	int n_conns;
+	int n_handshaking;                /* the length of handshake */
 	int live_requests;                /* read and not yet answered or dropped */
 	bool global_paused;
 	struct event *reap_ev;

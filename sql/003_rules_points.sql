@@ -28,20 +28,29 @@ BEGIN
 END $$;
 
 -- The janitor's sweep: release every hold expired by now, in bounded slices.
--- It takes the ledger heads first, in the same order as pc_apply_batch, so the two
--- never deadlock and no batch holds balances it loaded before the sweep.
+-- Only alliances with holds due are touched: their ledger heads are locked first,
+-- in the same order as pc_apply_batch, so the two never deadlock and no batch holds
+-- balances it loaded before the sweep. With nothing due it locks nothing, so the
+-- sweep never stalls the writer for an idle second.
 CREATE FUNCTION pc_expire_holds(max_holds integer) RETURNS bigint
 LANGUAGE plpgsql AS $$
-DECLARE n bigint;
+DECLARE due_alliances text[]; n bigint;
 BEGIN
-    PERFORM 1 FROM ledger_heads ORDER BY alliance_id FOR UPDATE;
+    SELECT array_agg(DISTINCT h.alliance_id) INTO due_alliances
+      FROM holds h WHERE h.state = 1 AND h.expires_at <= clock_timestamp();
+    IF due_alliances IS NULL THEN
+        RETURN 0;
+    END IF;
+    PERFORM 1 FROM ledger_heads x WHERE x.alliance_id = ANY (due_alliances)
+      ORDER BY x.alliance_id FOR UPDATE;
     WITH due AS (
         SELECT alliance_id, seq FROM holds
-         WHERE state = 1 AND expires_at <= clock_timestamp()
+         WHERE alliance_id = ANY (due_alliances) AND state = 1
+           AND expires_at <= clock_timestamp()
          ORDER BY alliance_id, expires_at LIMIT max_holds),
     e AS (
         UPDATE holds h SET state = 4, resolved_at = h.expires_at
-          FROM due WHERE h.alliance_id = due.alliance_id AND h.seq = due.seq
+          FROM due WHERE h.alliance_id = due.alliance_id AND h.seq = due.seq AND h.state = 1
         RETURNING h.alliance_id, h.member_id, h.amount),
     per_member AS (
         SELECT alliance_id, member_id, sum(amount) AS released, count(*) AS holds

@@ -76,14 +76,7 @@ DECLARE
     v_slot      integer[];    -- the first event of this batch with the same member
     v_mbal      bigint[];     -- that member's balance and held points when loaded
     v_mheld     bigint[];
-    v_prior_at  bigint[];     -- a replay's original decision, from its ledger entry
-    v_prior_st  smallint[];
-    v_prior_bal bigint[];
-    v_prior_av  bigint[];
-    v_prior_ap  bigint[];
-    v_prior_rem bigint[];
-    v_prior_hx  bigint[];
-    v_prior_lh  bytea[];
+    o_prior_lh  bytea[] := array_fill(NULL::bytea, ARRAY[n]);   -- a replay's leaf hash
     -- running member balances: slot i (the member's first event) or, for members
     -- met only through a hold or an original, slots past n
     s_a         text[] := array_fill(NULL::text, ARRAY[n]);
@@ -127,6 +120,7 @@ DECLARE
     al          alliances;
     dur         integer;
     opened      record;
+    prior       ledger;
     hold_row    holds;
     hold_code   smallint;
     hold_gone   boolean;      -- found expired, not yet swept: release it
@@ -159,7 +153,7 @@ BEGIN
           FROM unnest(p_alliance, p_merchant, p_event, p_key, p_member, p_payload_hash)
                WITH ORDINALITY AS u(a, m, ev, k, mem, ph, i)),
     c AS (
-        SELECT e.i, e.first_i, e.slot, mb.balance AS mbal, mb.held AS mheld, l.*,
+        SELECT e.i, e.first_i, e.slot, mb.balance AS mbal, mb.held AS mheld, l.seq,
                CASE
                WHEN NOT (e.a = ANY (v_heads)) THEN 25
                WHEN mk.key_id IS NULL THEN 21
@@ -179,13 +173,8 @@ BEGIN
     SELECT array_agg(CASE WHEN c.replay THEN 2 WHEN c.pre_code <> 0 THEN 3 ELSE 0 END ORDER BY c.i),
            array_agg(c.pre_code ORDER BY c.i), array_agg(c.seq ORDER BY c.i),
            array_agg(c.first_i::integer ORDER BY c.i), array_agg(c.slot::integer ORDER BY c.i),
-           array_agg(c.mbal ORDER BY c.i), array_agg(c.mheld ORDER BY c.i),
-           array_agg(pc_us(c.accepted_at) ORDER BY c.i), array_agg(c.status ORDER BY c.i),
-           array_agg(c.balance ORDER BY c.i), array_agg(c.available ORDER BY c.i),
-           array_agg(c.applied ORDER BY c.i), array_agg(c.remaining ORDER BY c.i),
-           array_agg(c.hold_expires_at_us ORDER BY c.i), array_agg(c.leaf_hash ORDER BY c.i)
-      INTO v_pre, v_pre_code, v_prior, v_dup_of, v_slot, v_mbal, v_mheld, v_prior_at,
-           v_prior_st, v_prior_bal, v_prior_av, v_prior_ap, v_prior_rem, v_prior_hx, v_prior_lh
+           array_agg(c.mbal ORDER BY c.i), array_agg(c.mheld ORDER BY c.i)
+      INTO v_pre, v_pre_code, v_prior, v_dup_of, v_slot, v_mbal, v_mheld
       FROM c;
 
     FOR i IN 1 .. n LOOP
@@ -200,10 +189,14 @@ BEGIN
         IF v_pre[i] <> 0 THEN
             o_disp[i] := v_pre[i]; o_code[i] := v_pre_code[i]; o_orig[i] := v_prior[i];
             IF v_pre[i] = 2 THEN
-                o_seq[i] := v_prior[i]; o_at[i] := v_prior_at[i]; o_status[i] := v_prior_st[i];
-                o_balance[i] := v_prior_bal[i]; o_available[i] := v_prior_av[i];
-                o_applied[i] := v_prior_ap[i]; o_remaining[i] := v_prior_rem[i];
-                o_hold[i] := v_prior_hx[i];
+                -- replays are rare: their original decision is read when met
+                SELECT * INTO prior FROM ledger l
+                 WHERE l.alliance_id = p_alliance[i] AND l.seq = v_prior[i];
+                o_seq[i] := prior.seq; o_at[i] := pc_us(prior.accepted_at);
+                o_status[i] := prior.status; o_balance[i] := prior.balance;
+                o_available[i] := prior.available; o_applied[i] := prior.applied;
+                o_remaining[i] := prior.remaining; o_hold[i] := prior.hold_expires_at_us;
+                o_prior_lh[i] := prior.leaf_hash;
             END IF;
             CONTINUE;
         END IF;
@@ -420,7 +413,7 @@ BEGIN
     FOR i IN 1 .. n LOOP
         IF o_disp[i] = 2 THEN
             -- a replay: of an entry of this batch, or of the ledger
-            o_leaf[i] := coalesce(o_leaf[v_dup_of[i]], v_prior_lh[i]);
+            o_leaf[i] := coalesce(o_leaf[v_dup_of[i]], o_prior_lh[i]);
         END IF;
     END LOOP;
 

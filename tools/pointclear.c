@@ -31,6 +31,7 @@ static const struct subcommand subcommands[] = {
 	{"submit", cmd_submit, "sign and submit JSON-lines events to the daemon"},
 	{"balance", cmd_balance, "merchant positions, member balances, conservation check"},
 	{"simulate", cmd_simulate, "generate and submit a simulated workload"},
+	{"bench", cmd_bench, "measure the daemon: throughput, latency, CPU, memory, limits"},
 };
 
 static const char main_usage_head[] =

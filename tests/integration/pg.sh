@@ -3,6 +3,9 @@
 #
 #   pg.sh start DIR   creates and starts a cluster, prints its conninfo base
 #   pg.sh stop DIR    stops it and removes its files
+#   pg.sh halt DIR [fast|immediate]   stops the server only, keeping its files
+#                     (immediate: as after a crash, recovery on the next start)
+#   pg.sh resume DIR  starts a halted server again, same socket and data
 #
 # The cluster itself lives in a fresh directory under /tmp (mode 0755): PostgreSQL
 # refuses to run as root, so as root the cluster runs as user postgres, which must
@@ -13,12 +16,14 @@
 #   DIR/server.log the server's log (a symlink into the cluster directory)
 # It listens on its unix socket only (listen_addresses = ''), authentication trust.
 # PC_PG_FSYNC=off may be set to trade durability for speed (default: PostgreSQL's).
+# PC_PG_SETTINGS="shared_buffers = 2GB; max_wal_size = 8GB" adds settings (bench.sh).
 set -euo pipefail
 
-usage() { echo "usage: pg.sh start|stop DIR" >&2; exit 2; }
-[ $# -eq 2 ] || usage
+usage() { echo "usage: pg.sh start|stop|resume DIR, or pg.sh halt DIR [fast|immediate]" >&2; exit 2; }
+[ $# -eq 2 ] || { [ $# -eq 3 ] && [ "$1" = halt ]; } || usage
 action=$1
 dir=$2
+mode=${3:-fast}
 
 bindir=""
 for d in /usr/lib/postgresql/15/bin "$(pg_config --bindir 2>/dev/null || true)"; do
@@ -94,6 +99,10 @@ start)
 		if [ -n "${PC_PG_FSYNC:-}" ]; then
 			echo "fsync = ${PC_PG_FSYNC}"
 		fi
+		if [ -n "${PC_PG_SETTINGS:-}" ]; then
+			# extra postgresql.conf lines, "name = value; name = value"
+			tr ';' '\n' <<<"$PC_PG_SETTINGS"
+		fi
 	} | as_owner tee -a "$cluster/data/postgresql.conf" >/dev/null
 	ln -sf "$cluster/server.log" "$dir/server.log"
 	if ! as_owner "$bindir/pg_ctl" -D "$cluster/data" -l "$cluster/server.log" -w -t 60 \
@@ -110,6 +119,25 @@ stop)
 	if [ -f "$dir/cluster" ]; then
 		stop_cluster "$(cat "$dir/cluster")"
 		rm -f "$dir/cluster" "$dir/conninfo" "$dir/server.log"
+	fi
+	;;
+halt)
+	[ -f "$dir/cluster" ] || { echo "pg.sh: no cluster recorded in $dir" >&2; exit 1; }
+	case "$mode" in
+	fast|immediate) ;;
+	*) usage ;;
+	esac
+	cluster=$(cat "$dir/cluster")
+	as_owner "$bindir/pg_ctl" -D "$cluster/data" -m "$mode" -w -t 60 stop >/dev/null
+	;;
+resume)
+	[ -f "$dir/cluster" ] || { echo "pg.sh: no cluster recorded in $dir" >&2; exit 1; }
+	cluster=$(cat "$dir/cluster")
+	if ! as_owner "$bindir/pg_ctl" -D "$cluster/data" -l "$cluster/server.log" -w -t 60 \
+		start >/dev/null; then
+		tail -n 30 "$cluster/server.log" >&2 || true
+		echo "pg.sh: the server did not start again" >&2
+		exit 1
 	fi
 	;;
 *)

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# bench.sh - the reproducible end-to-end benchmark of pointcleard (issue 3).
+#
+#   tools/bench.sh [BUILD_DIR]
+#
+# Starts a throwaway PostgreSQL (tests/integration/pg.sh; fsync and
+# synchronous_commit stay at their defaults: on), creates a database, runs
+# `pointclear migrate` and `init` into a temporary home, then `pointclear bench`
+# with everything the report needs: the closed-loop maximum, the Ed25519 and naive
+# baseline limits, 1000 idle connections, and an open-loop sweep of offered loads
+# written as CSV; then draws the sweep with gnuplot (tools/bench_plot.gp). It
+# builds nothing: BUILD_DIR (default build-release/, else build/) must hold
+# tools/pointclear and daemon/pointcleard, e.g. from
+#   cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release && cmake --build build-release -j2
+#
+# Results go to $BENCH_OUT (default docs/perf/): bench-report.txt (the command
+# and everything it printed), bench-sweep.csv, bench-sweep.png.
+# Durations and sizes may be changed through the environment (defaults: the
+# issue's targets): BENCH_DURATION=60 BENCH_WARMUP=5 BENCH_SWEEP_DURATION=10
+# BENCH_BASELINE_DURATION=10 BENCH_IDLE=1000 BENCH_MEMBERS=100000
+# BENCH_MERCHANTS=40 BENCH_CONNECTIONS=64 BENCH_PIPELINE=64 BENCH_RATES=auto;
+# BENCH_EXTRA adds arguments to `pointclear bench` (e.g. "--workers 2").
+# The cluster gets the settings a write-heavy ledger database is run with
+# (BENCH_PG_SETTINGS, default below; durability untouched: fsync and
+# synchronous_commit stay on); BENCH_PG_SETTINGS="" runs PostgreSQL's defaults.
+# Everything it started is stopped on exit, ^C included.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+build=${1:-${BENCH_BUILD:-}}
+if [ -z "$build" ]; then
+	for d in "$root/build-release" "$root/build"; do
+		if [ -x "$d/tools/pointclear" ] && [ -x "$d/daemon/pointcleard" ]; then
+			build=$d
+			break
+		fi
+	done
+fi
+if [ -z "$build" ] || [ ! -x "$build/tools/pointclear" ] || [ ! -x "$build/daemon/pointcleard" ]; then
+	echo "bench.sh: no build with tools/pointclear and daemon/pointcleard (${build:-build-release/ or build/})" >&2
+	echo "bench.sh: build one first: cmake -S $root -B $root/build-release -DCMAKE_BUILD_TYPE=Release && cmake --build $root/build-release -j2" >&2
+	exit 1
+fi
+build=$(cd "$build" && pwd)
+if ! command -v gnuplot >/dev/null; then
+	echo "bench.sh: gnuplot is needed for the figure: apt-get install gnuplot-nox" >&2
+	exit 1
+fi
+if ! command -v psql >/dev/null; then
+	echo "bench.sh: psql is needed: apt-get install postgresql-client-15" >&2
+	exit 1
+fi
+
+out=${BENCH_OUT:-$root/docs/perf}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+work=$(mktemp -d /tmp/pcbench-run.XXXXXX)
+pg=$root/tests/integration/pg.sh
+
+bench_pid=""
+cleanup() {
+	status=$?
+	trap - EXIT INT TERM
+	if [ -n "$bench_pid" ] && kill -0 "$bench_pid" 2>/dev/null; then
+		# its daemon gets SIGTERM when it dies (PR_SET_PDEATHSIG)
+		kill -TERM "$bench_pid" 2>/dev/null || true
+		wait "$bench_pid" 2>/dev/null || true
+	fi
+	bash "$pg" stop "$work/pg" >/dev/null 2>&1 || true
+	rm -rf "$work"
+	exit $status
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+pg_settings=${BENCH_PG_SETTINGS-shared_buffers = 4GB; max_wal_size = 16GB; checkpoint_timeout = 30min; wal_compression = on; wal_buffers = 64MB}
+conninfo=$(PC_PG_SETTINGS="$pg_settings" bash "$pg" start "$work/pg")
+psql -X -q "$conninfo dbname=postgres" -c "CREATE DATABASE pcbench"
+db="$conninfo dbname=pcbench"
+pointclear=$build/tools/pointclear
+"$pointclear" --db "$db" --home "$work/home" migrate >/dev/null
+"$pointclear" --db "$db" --home "$work/home" init >/dev/null
+
+args=(
+	--daemon "$build/daemon/pointcleard"
+	--merchants "${BENCH_MERCHANTS:-40}"
+	--members "${BENCH_MEMBERS:-100000}"
+	--connections "${BENCH_CONNECTIONS:-64}"
+	--pipeline "${BENCH_PIPELINE:-64}"
+	--duration "${BENCH_DURATION:-60}"
+	--warmup "${BENCH_WARMUP:-5}"
+	--baseline-duration "${BENCH_BASELINE_DURATION:-10}"
+	--idle "${BENCH_IDLE:-1000}"
+	--rates "${BENCH_RATES:-auto}"
+	--sweep-duration "${BENCH_SWEEP_DURATION:-10}"
+	--csv "$out/bench-sweep.csv"
+	--log-dir "$work/logs"
+)
+# shellcheck disable=SC2206
+extra=(${BENCH_EXTRA:-})
+
+{
+	echo "# pointclear bench report, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo "# machine: $(nproc) cores, $(uname -srm); $(psql -X -At "$db" -c 'SHOW server_version') PostgreSQL (fsync $(psql -X -At "$db" -c 'SHOW fsync'), synchronous_commit $(psql -X -At "$db" -c 'SHOW synchronous_commit'))"
+	echo "# PostgreSQL settings: ${pg_settings:-defaults}"
+	echo "# commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet 2>/dev/null || echo ' (with local changes)')"
+	echo "# command: pointclear --db '<throwaway cluster>' --home '<temp home>' bench ${args[*]} ${extra[*]:-}"
+	echo "#   (as run by: tools/bench.sh; environment: $(env | grep '^BENCH_' | tr '\n' ' ' || true))"
+} >"$out/bench-report.txt"
+
+# in the background, so that a signal to this script is handled at once (bash
+# runs traps only between foreground commands)
+"$pointclear" --db "$db" --home "$work/home" bench "${args[@]}" "${extra[@]}" \
+	> >(tee -a "$out/bench-report.txt") 2> >(tee -a "$work/progress.log" >&2) &
+bench_pid=$!
+status=0
+wait "$bench_pid" || status=$?
+bench_pid=""
+wait   # for the tee processes to write the last lines
+if [ "$status" -ne 0 ]; then
+	echo "bench.sh: pointclear bench failed (exit $status); daemon logs:" >&2
+	tail -n 20 "$work"/logs/*.log >&2 || true
+	exit "$status"
+fi
+
+# the closed-loop maximum, marked on the figure with half of it
+maxrate=$(awk '$1 == "result:" { print $2; exit }' "$out/bench-report.txt")
+subtitle="$(nproc) cores; ${BENCH_SWEEP_DURATION:-10} s per offered rate; $(date -u +%Y-%m-%d)"
+gnuplot -e "csv='$out/bench-sweep.csv'; png='$out/bench-sweep.png'; subtitle='$subtitle'; maxrate=${maxrate:-0}" \
+	"$root/tools/bench_plot.gp"
+echo "bench.sh: report $out/bench-report.txt, sweep $out/bench-sweep.csv, figure $out/bench-sweep.png"
