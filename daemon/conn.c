@@ -4,6 +4,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/bufferevent_struct.h>
 #include <event2/event.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -180,6 +181,12 @@ static void conn_resume(struct pc_conn *c)
 		return;
 	bufferevent_enable(c->bev, EV_READ);
 	c->reading = true;
+	/* Bytes OpenSSL had decrypted or read ahead when reading was paused stay
+	 * inside it: the socket will not turn readable for them, so libevent would
+	 * never ask. Wake its read side by hand (NOTES: libevent #854, #690). */
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	if (ssl && SSL_has_pending(ssl))
+		event_active(&c->bev->ev_read, EV_READ, 1);
 	conn_read_frames(c);   /* frames already buffered raise no new read event */
 }
 

@@ -114,6 +114,28 @@ void harness_dump_log(struct harness *h)
 		print_tail(h->daemon_log, 6000);
 }
 
+char *harness_log_text(struct harness *h, size_t *len)
+{
+	char *s = h->daemon_log[0] ? read_file(h->daemon_log, len) : NULL;
+	if (!s) {
+		s = xcalloc(1, 1);
+		if (len)
+			*len = 0;
+	}
+	return s;
+}
+
+int harness_log_count(struct harness *h, const char *needle)
+{
+	char *s = harness_log_text(h, NULL);
+	int n = 0;
+	size_t step = strlen(needle) ? strlen(needle) : 1;
+	for (const char *p = strstr(s, needle); p; p = strstr(p + step, needle))
+		n++;
+	free(s);
+	return n;
+}
+
 void harness_fail(struct harness *h, const char *fmt, ...)
 {
 	char msg[2048];
@@ -286,7 +308,7 @@ static off_t file_size(const char *path)
 	return stat(path, &st) == 0 ? st.st_size : 0;
 }
 
-/* Starts the daemon once; 0 when it said "listening on", 1 when it exited early,
+/* Starts the daemon once; 0 when it is up, 1 when it exited early,
  * -1 on timeout. */
 static int start_daemon_once(struct harness *h)
 {
@@ -326,11 +348,14 @@ static int start_daemon_once(struct harness *h)
 		harness_fail(h, "fork: %s", strerror(errno));
 	h->daemon_pid = pid;
 
+	/* up: listening, and its writer connected to the database (the daemon listens
+	 * first and answers RETRYABLE until then) */
 	int64_t deadline = mono_ms() + 20000;
 	while (mono_ms() < deadline) {
 		size_t len;
 		char *s = read_file(h->daemon_log, &len);
-		bool up = s && (size_t)from <= len && strstr(s + from, "listening on") != NULL;
+		bool up = s && (size_t)from <= len && strstr(s + from, "listening on") != NULL &&
+		          strstr(s + from, "db=writer state=ready") != NULL;
 		free(s);
 		if (up)
 			return 0;
@@ -356,7 +381,8 @@ void harness_start_daemon(struct harness *h)
 		return;
 	if (rc < 0) {
 		harness_kill_daemon(h, SIGKILL);
-		harness_fail(h, "pointcleard did not say \"listening on\" within 20 s");
+		harness_fail(h, "pointcleard did not say \"listening on\" and "
+		             "\"db=writer state=ready\" within 20 s");
 	}
 	harness_fail(h, "pointcleard exited during start-up");
 }
@@ -413,6 +439,111 @@ void harness_restart_daemon(struct harness *h)
 		}
 	}
 	harness_start_daemon(h);
+}
+
+int64_t harness_daemon_rss_kb(struct harness *h)
+{
+	if (!h->daemon_pid)
+		harness_fail(h, "harness_daemon_rss_kb: no daemon runs");
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/status", h->daemon_pid);
+	char *s = read_file(path, NULL);
+	const char *p = s ? strstr(s, "\nVmRSS:") : NULL;
+	long long kb = -1;
+	if (p && sscanf(p + strlen("\nVmRSS:"), " %lld", &kb) != 1)
+		kb = -1;
+	free(s);
+	if (kb < 0)
+		harness_fail(h, "no VmRSS in %s", path);
+	return (int64_t)kb;
+}
+
+/* ---------------------------------------------------------------- private cluster */
+
+/* Runs `bash $PC_PG_SH ACTION h->pg_dir [MODE]`, its output appended to
+ * tmp/pg.log. 0, or -1 (the log is printed). */
+static int run_pg_sh(struct harness *h, const char *action, const char *mode)
+{
+	const char *sh = getenv("PC_PG_SH");
+	if (!sh) {
+		fprintf(stderr, "harness: PC_PG_SH is not set: run integration tests through ctest\n");
+		return -1;
+	}
+	char log[256];
+	snprintf(log, sizeof log, "%s/pg.log", h->tmp);
+	const char *argv[] = { "/bin/bash", sh, action, h->pg_dir, mode, NULL };
+	pid_t pid = spawn((char *const *)argv, log, log, true);
+	int st = pid < 0 ? -1 : wait_exit(pid);
+	if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	char d[64] = "fork failed";
+	if (st != -1)
+		describe_status(st, d, sizeof d);
+	fprintf(stderr, "harness: pg.sh %s %s: %s\n", action, h->pg_dir, d);
+	print_tail(log, 4000);
+	return -1;
+}
+
+/* Private clusters still running when the process exits (a failed set-up never
+ * reaches harness_free) are stopped at exit rather than left behind. */
+#define MAX_PRIVATE_PG 4
+static char private_pg_dirs[MAX_PRIVATE_PG][192];
+
+static void stop_private_pgs(void)
+{
+	const char *sh = getenv("PC_PG_SH");
+	for (int i = 0; sh && i < MAX_PRIVATE_PG; i++) {
+		if (!private_pg_dirs[i][0])
+			continue;
+		const char *argv[] = { "/bin/bash", sh, "stop", private_pg_dirs[i], NULL };
+		pid_t pid = spawn((char *const *)argv, NULL, NULL, false);
+		if (pid > 0)
+			wait_exit(pid);
+		private_pg_dirs[i][0] = '\0';
+	}
+}
+
+static void private_pg_track(const char *dir, bool running)
+{
+	static bool registered;
+	if (!registered) {
+		atexit(stop_private_pgs);
+		registered = true;
+	}
+	for (int i = 0; i < MAX_PRIVATE_PG; i++) {
+		if (running && !private_pg_dirs[i][0]) {
+			snprintf(private_pg_dirs[i], sizeof private_pg_dirs[i], "%s", dir);
+			return;
+		}
+		if (!running && strcmp(private_pg_dirs[i], dir) == 0) {
+			private_pg_dirs[i][0] = '\0';
+			return;
+		}
+	}
+}
+
+void harness_pg_halt(struct harness *h, const char *mode)
+{
+	if (!h->pg_dir[0])
+		harness_fail(h, "harness_pg_halt needs opts.private_pg");
+	if (h->db) {
+		PQfinish(h->db);
+		h->db = NULL;
+	}
+	if (run_pg_sh(h, "halt", mode) != 0)
+		harness_fail(h, "stopping the private PostgreSQL (%s) failed", mode);
+}
+
+void harness_pg_resume(struct harness *h)
+{
+	if (!h->pg_dir[0])
+		harness_fail(h, "harness_pg_resume needs opts.private_pg");
+	if (h->db) {
+		PQfinish(h->db);
+		h->db = NULL;
+	}
+	if (run_pg_sh(h, "resume", NULL) != 0)
+		harness_fail(h, "starting the private PostgreSQL again failed");
 }
 
 /* ---------------------------------------------------------------- database */
@@ -519,6 +650,71 @@ void harness_sql_exec(struct harness *h, const char *sql, ...)
 		harness_fail(h, "sql failed: %s\n  %s", sql, msg);
 	}
 	PQclear(r);
+}
+
+void harness_sql_text(struct harness *h, char *out, size_t outlen, const char *sql, ...)
+{
+	va_list ap;
+	va_start(ap, sql);
+	PGresult *r = vquery(h, sql, ap);
+	va_end(ap);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		char msg[1024];
+		snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
+		PQclear(r);
+		harness_fail(h, "sql failed: %s\n  %s", sql, msg);
+	}
+	if (PQntuples(r) != 1 || PQnfields(r) < 1 || PQgetisnull(r, 0, 0)) {
+		int rows = PQntuples(r);
+		PQclear(r);
+		harness_fail(h, "sql returned %d rows or NULL: %s", rows, sql);
+	}
+	snprintf(out, outlen, "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+}
+
+PGconn *harness_lock_heads(struct harness *h)
+{
+	char err[512];
+	PGconn *c = connect_db(h->conninfo, err, sizeof err);
+	if (!c)
+		harness_fail(h, "connect to %s: %s", h->conninfo, err);
+	PQsetNoticeProcessor(c, quiet_notice, NULL);
+	PGresult *r = PQexec(c, "BEGIN");
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	const char *params[1] = { HARNESS_ALLIANCE };
+	r = PQexecParams(c, "SELECT next_seq FROM ledger_heads WHERE alliance_id = $1 FOR UPDATE",
+	                 1, NULL, params, NULL, NULL, 0);
+	ok = ok && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+	if (!ok) {
+		snprintf(err, sizeof err, "%s", PQresultErrorMessage(r));
+		PQclear(r);
+		PQfinish(c);
+		harness_fail(h, "locking the ledger head: %s", err);
+	}
+	PQclear(r);
+	return c;
+}
+
+void harness_unlock_heads(struct harness *h, PGconn *lock)
+{
+	PGresult *r = PQexec(lock, "COMMIT");
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	char err[512];
+	snprintf(err, sizeof err, "%s", PQresultErrorMessage(r));
+	PQclear(r);
+	PQfinish(lock);
+	if (!ok)
+		harness_fail(h, "releasing the ledger head: %s", err);
+}
+
+bool harness_batch_waits(struct harness *h, void *unused)
+{
+	(void)unused;
+	return harness_sql_int64(h,
+		"SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+		"AND wait_event_type = 'Lock' AND query LIKE '%pc_apply_batch(%'", NULL) > 0;
 }
 
 int64_t harness_balance(struct harness *h, const char *member)
@@ -651,10 +847,29 @@ struct harness *harness_new(const struct harness_opts *opts)
 	h->daemon = daemon;
 	h->next_request_id = 1;
 
+	snprintf(h->tmp, sizeof h->tmp, "/tmp/pcit-%.32s-XXXXXX", opts->name ? opts->name : "x");
+	if (!mkdtemp(h->tmp)) {
+		free(h);
+		fail_msg("mkdtemp: %s", strerror(errno));
+		return NULL;
+	}
+	snprintf(h->home, sizeof h->home, "%s/home", h->tmp);
+	snprintf(h->daemon_log, sizeof h->daemon_log, "%s/pointcleard.log", h->tmp);
+
 	char path[1024];
-	snprintf(path, sizeof path, "%.900s/conninfo", pgdir);
+	if (opts->private_pg) {
+		/* the harness owns it from here: harness_free stops it, also after a failure */
+		snprintf(h->pg_dir, sizeof h->pg_dir, "%s/pg", h->tmp);
+		private_pg_track(h->pg_dir, true);   /* pg.sh may fail after initdb */
+		if (run_pg_sh(h, "start", NULL) != 0)
+			harness_fail(h, "starting a private PostgreSQL with pg.sh failed");
+		snprintf(path, sizeof path, "%s/conninfo", h->pg_dir);
+	} else {
+		snprintf(path, sizeof path, "%.900s/conninfo", pgdir);
+	}
 	char *ci = read_file(path, NULL);
 	if (!ci) {
+		rm_rf(h->tmp);
 		free(h);
 		fail_msg("no %s: did the pg_start fixture run?", path);
 		return NULL;
@@ -666,15 +881,6 @@ struct harness *harness_new(const struct harness_opts *opts)
 	snprintf(h->dbname, sizeof h->dbname, "t_%.32s_%d", opts->name ? opts->name : "x",
 	         (int)getpid());
 	snprintf(h->conninfo, sizeof h->conninfo, "%s dbname=%s", h->conninfo_base, h->dbname);
-
-	snprintf(h->tmp, sizeof h->tmp, "/tmp/pcit-%.32s-XXXXXX", opts->name ? opts->name : "x");
-	if (!mkdtemp(h->tmp)) {
-		free(h);
-		fail_msg("mkdtemp: %s", strerror(errno));
-		return NULL;
-	}
-	snprintf(h->home, sizeof h->home, "%s/home", h->tmp);
-	snprintf(h->daemon_log, sizeof h->daemon_log, "%s/pointcleard.log", h->tmp);
 
 	char sql[256], err[1024];
 	snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", h->dbname);
@@ -743,7 +949,7 @@ struct harness *harness_new(const struct harness_opts *opts)
 				break;
 			if (r < 0) {
 				harness_kill_daemon(h, SIGKILL);
-				harness_fail(h, "pointcleard did not say \"listening on\" within 20 s");
+				harness_fail(h, "pointcleard was not up (listening, writer ready) within 20 s");
 			}
 			if (attempt == 2)   /* the port may have been taken meanwhile: retry */
 				harness_fail(h, "pointcleard exited during start-up, three times");
@@ -776,6 +982,11 @@ int harness_free(struct harness *h)
 	snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", h->dbname);
 	if (admin_exec(h, sql, err, sizeof err) != 0)
 		fprintf(stderr, "harness: %s: %s", sql, err);
+	if (h->pg_dir[0]) {
+		if (run_pg_sh(h, "stop", NULL) != 0)
+			rc = -1;
+		private_pg_track(h->pg_dir, false);
+	}
 	if (getenv("PC_ITEST_KEEP"))
 		fprintf(stderr, "harness: kept %s\n", h->tmp);
 	else

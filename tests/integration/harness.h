@@ -42,6 +42,9 @@ struct harness_opts {
 	const char *alliance_args[HARNESS_MAX_ARGS];
 	const char *daemon_args[HARNESS_MAX_ARGS];
 	bool no_daemon;          /* set up the database and home only */
+	/* its own PostgreSQL cluster (pg.sh start into the temp dir, $PC_PG_SH) instead
+	 * of the fixture's shared one, for a test that stops and starts the server */
+	bool private_pg;
 };
 
 struct harness_merchant {
@@ -65,6 +68,7 @@ struct harness {
 	int daemon_pid;            /* 0 when not running */
 	int daemon_starts;
 	char daemon_log[192];
+	char pg_dir[192];          /* opts.private_pg: pg.sh's DIR for the cluster, else "" */
 	PGconn *db;
 	uint8_t operator_pk[32];
 	char operator_key_id[17];
@@ -109,16 +113,30 @@ int harness_cli(struct harness *h, char **out, const char *arg, ...)
 void harness_cli_ok(struct harness *h, char **out, const char *arg, ...)
 	__attribute__((sentinel));
 
-void harness_start_daemon(struct harness *h);   /* on h->port; waits for "listening on" */
+/* On h->port; waits for "listening on" and "db=writer state=ready". */
+void harness_start_daemon(struct harness *h);
 /* Sends sig; for SIGKILL reaps it at once, else waits (bounded) and returns the
  * wait status. Cached connections are closed. */
 int harness_kill_daemon(struct harness *h, int sig);
 void harness_restart_daemon(struct harness *h);  /* SIGTERM (if running), then start */
 /* Prints the last lines of the daemon's log to stderr. */
 void harness_dump_log(struct harness *h);
+/* The daemon's whole log (all starts), malloc'd and NUL-terminated; *len may be NULL. */
+char *harness_log_text(struct harness *h, size_t *len);
+/* How many times needle occurs in the daemon's log. */
+int harness_log_count(struct harness *h, const char *needle);
+/* The daemon's resident set size in KiB (VmRSS of /proc/<pid>/status); fails the
+ * test when no daemon runs. */
+int64_t harness_daemon_rss_kb(struct harness *h);
 /* Fails the running test after dumping the daemon log. */
 void harness_fail(struct harness *h, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
+
+/* opts.private_pg only: stops the test's PostgreSQL server ("fast": sessions are
+ * terminated; "immediate": as a crash, recovery on restart), keeping its data, and
+ * starts it again. The harness's own database connection is dropped first. */
+void harness_pg_halt(struct harness *h, const char *mode);
+void harness_pg_resume(struct harness *h);
 
 /* ---------------------------------------------------------------- merchants, members */
 
@@ -134,6 +152,32 @@ struct pc_client *harness_connect(struct harness *h, const char *merchant);
 struct pc_client *harness_connect_raw(const struct harness *h, const char *cert,
                                       const char *key, int timeout_ms, char *err,
                                       size_t errlen);
+
+/* A non-blocking connection for a client that does not read while it writes
+ * (harness_nb.c): frames are queued in memory and moved by harness_nb_pump in
+ * the caller's loop, so a daemon that stops reading shows as unsent bytes instead
+ * of a blocked thread. One thread per connection; no cmocka. */
+struct harness_nb;
+/* Connects with the merchant's certificate; sockbuf > 0 sets SO_RCVBUF and
+ * SO_SNDBUF first (small ones keep the kernel from buffering much of either
+ * direction). NULL with err. */
+struct harness_nb *harness_nb_connect(const struct harness *h, const char *merchant,
+                                      int sockbuf, char *err, size_t errlen);
+/* Appends one frame to the bytes to send. */
+void harness_nb_queue(struct harness_nb *c, uint8_t type, uint64_t request_id,
+                      const uint8_t *body, size_t body_len);
+/* Bytes queued and not yet taken by the socket. */
+size_t harness_nb_unsent(const struct harness_nb *c);
+/* Waits up to timeout_ms for the socket, then sends what it takes and, when
+ * reading, reads what arrived; *progress (may be NULL) gets the bytes moved
+ * either way. 0, or -1 on an error or EOF (with err). */
+int harness_nb_pump(struct harness_nb *c, bool reading, int timeout_ms, size_t *progress,
+                    char *err, size_t errlen);
+/* Takes one whole received frame: 1 (body malloc'd or NULL when empty), 0 when
+ * none is complete yet, -1 when the stream is not frames. */
+int harness_nb_next_frame(struct harness_nb *c, uint8_t *type, uint64_t *request_id,
+                          uint8_t **body, size_t *body_len);
+void harness_nb_close(struct harness_nb *c);
 
 /* ---------------------------------------------------------------- events */
 
@@ -216,6 +260,18 @@ PGconn *harness_db(struct harness *h);
 int64_t harness_sql_int64(struct harness *h, const char *sql, ...) __attribute__((sentinel));
 /* Runs a statement with text parameters (NULL-terminated); fails on error. */
 void harness_sql_exec(struct harness *h, const char *sql, ...) __attribute__((sentinel));
+
+/* Same for one text value, copied into out (fails on error, no row, or NULL). */
+void harness_sql_text(struct harness *h, char *out, size_t outlen, const char *sql, ...)
+	__attribute__((sentinel));
+
+/* Takes HARNESS_ALLIANCE's ledger head FOR UPDATE in a transaction on a connection
+ * of its own: every batch of the daemon's writer waits for it (each begins by
+ * locking the heads) until harness_unlock_heads commits. Returns that connection. */
+PGconn *harness_lock_heads(struct harness *h);
+void harness_unlock_heads(struct harness *h, PGconn *lock);
+/* True when a pc_apply_batch call waits for a lock, seen from pg_stat_activity. */
+bool harness_batch_waits(struct harness *h, void *unused);
 
 int64_t harness_balance(struct harness *h, const char *member);
 int64_t harness_held(struct harness *h, const char *member);
