@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <pointclear/frame.h>
@@ -261,7 +262,10 @@ static void conn_read_frames(struct pc_conn *c)
 			return;
 		}
 		if (n < PC_FRAME_HEADER_SIZE || avail < pc_frame_total(&h)) {
-			if (!c->deadline_us)
+			/* The client has the frame timeout to finish it, but only while this
+			 * side reads: a deferred read callback can run here after a pause,
+			 * and the resume that follows arms the deadline then. */
+			if (c->reading && !c->deadline_us)
 				c->deadline_us = pc_now_us() + (int64_t)srv->cfg.frame_timeout_ms * 1000;
 			return;
 		}
@@ -445,18 +449,36 @@ void pc_conn_answer(struct pc_request *r, uint8_t *body, size_t len)
 	global_check();
 }
 
+/* True when the rest of a frame has arrived but not been read: in the socket, or
+ * inside OpenSSL. libevent 2.1's TLS bufferevent can miss such bytes after reading
+ * was paused and resumed; the client is not stalling then, this side is. */
+static bool conn_bytes_waiting(struct pc_conn *c)
+{
+	int queued = 0;
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	if (ssl && SSL_has_pending(ssl))
+		return true;
+	return ioctl(bufferevent_getfd(c->bev), FIONREAD, &queued) == 0 && queued > 0;
+}
+
 static void sweep_list(struct pc_conn_list *l, int64_t now)
 {
 	struct pc_conn *c, *next;
 	TAILQ_FOREACH_SAFE(c, l, link, next) {
 		if (!c->deadline_us || c->deadline_us > now)
 			continue;
-		if (c->state == CONN_HANDSHAKE)
+		if (c->state == CONN_HANDSHAKE) {
 			conn_close(c, "handshake timeout");
-		else if (c->state == CONN_ACTIVE)
+		} else if (c->state == CONN_ACTIVE && c->reading && conn_bytes_waiting(c)) {
+			log_info("c=%llu merchant=%s/%s frame bytes waiting unread: reading again",
+			         (unsigned long long)c->id, c->alliance, c->merchant);
+			c->deadline_us = now + (int64_t)srv->cfg.frame_timeout_ms * 1000;
+			event_active(&c->bev->ev_read, EV_READ, 1);
+		} else if (c->state == CONN_ACTIVE) {
 			conn_drain(c, 0, CODE(FRAME_TIMEOUT), "frame not completed in time");
-		else
+		} else {
 			conn_close(c, "drain timeout");
+		}
 	}
 }
 
