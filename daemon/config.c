@@ -1,6 +1,7 @@
 /* config.c - the daemon's settings table: one row per option, validated once. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stddef.h>
@@ -49,6 +50,14 @@ static void usage(FILE *f)
 		        int_settings[i].def);
 }
 
+/* The daemon never resolves names: a lookup would block the loop. */
+static bool numeric_host(const char *host)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	return inet_pton(AF_INET, host, &a4) == 1 || inet_pton(AF_INET6, host, &a6) == 1;
+}
+
 static void parse_listen(struct pc_config *cfg, const char *arg)
 {
 	const char *colon = strrchr(arg, ':');
@@ -65,6 +74,8 @@ static void parse_listen(struct pc_config *cfg, const char *arg)
 		memcpy(cfg->listen_host, arg + 1, (size_t)(close - arg - 1));
 		cfg->listen_host[close - arg - 1] = '\0';
 		cfg->listen_port = (int)port;
+		if (!numeric_host(cfg->listen_host))
+			goto bad;
 		return;
 	}
 	if (!colon || (size_t)(colon - arg) >= sizeof cfg->listen_host)
@@ -75,9 +86,11 @@ static void parse_listen(struct pc_config *cfg, const char *arg)
 	memcpy(cfg->listen_host, arg, (size_t)(colon - arg));
 	cfg->listen_host[colon - arg] = '\0';
 	cfg->listen_port = (int)port;
+	if (!numeric_host(cfg->listen_host))
+		goto bad;
 	return;
 bad:
-	fprintf(stderr, "pointcleard: --listen wants HOST:PORT, got '%s'\n", arg);
+	fprintf(stderr, "pointcleard: --listen wants a numeric HOST:PORT or [V6]:PORT, got '%s'\n", arg);
 	exit(2);
 }
 

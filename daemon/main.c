@@ -1,8 +1,8 @@
 /* main.c - pointcleard: start-up, signals, the event loop, shutdown.
  *
  * Start-up order: settings, operator key, worker threads, then the control
- * connection loads the key cache; only once merchants are known does the writer
- * connect and the listener open. Nothing here blocks once the loop runs. */
+ * connection loads the key cache; once merchants are known the writer connects,
+ * and once it is ready the listener opens. Nothing here blocks once the loop runs. */
 #include <arpa/inet.h>
 #include <event2/event.h>
 #include <event2/listener.h>
@@ -31,14 +31,22 @@ void pc_conn_reap(evutil_socket_t fd, short what, void *arg);
 static struct pc_server server;
 static struct event *shutdown_timer;
 
+static void open_listener(struct pc_server *srv);
+
+/* The listener opens when the writer first reaches the database, so that the
+ * first events are not answered "unavailable" by a daemon that said it was ready. */
 static void on_writer_ready(void *arg)
 {
-	pc_writer_kick(arg);
+	struct pc_server *srv = arg;
+	if (!srv->listener)
+		open_listener(srv);
+	pc_writer_kick(srv->writer);
 }
 
 static void on_writer_lost(void *arg)
 {
-	pc_writer_db_lost(arg);
+	struct pc_server *srv = arg;
+	pc_writer_db_lost(srv->writer);
 }
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
@@ -56,7 +64,7 @@ static void on_listener_error(struct evconnlistener *l, void *arg)
 	log_warn("accept");
 }
 
-static void start_listening(struct pc_server *srv)
+static void start_writer(struct pc_server *srv)
 {
 	struct pc_db_opts o = {
 		.conninfo = srv->cfg.db,
@@ -66,11 +74,14 @@ static void start_listening(struct pc_server *srv)
 		.reconnect_ms = srv->cfg.reconnect_ms,
 		.query_timeout_ms = srv->cfg.batch_timeout_ms,
 	};
-	struct pc_db_hooks h = { on_writer_ready, on_writer_lost, NULL, srv->writer };
+	struct pc_db_hooks h = { on_writer_ready, on_writer_lost, NULL, srv };
 	srv->writer_db = pc_db_new(srv->base, &o, &h);
 	pc_writer_attach(srv->writer, srv->writer_db);
 	pc_db_start(srv->writer_db);
+}
 
+static void open_listener(struct pc_server *srv)
+{
 	/* A numeric address only: no name lookup may block the loop. */
 	struct sockaddr_storage ss = { 0 };
 	int sslen;
@@ -183,7 +194,7 @@ int main(int argc, char **argv)
 	event_add(sigterm, NULL);
 	event_add(sigint, NULL);
 
-	pc_control_start(srv, start_listening);
+	pc_control_start(srv, start_writer);
 	event_base_dispatch(srv->base);
 
 	log_info("stopped live=%d", srv->live_requests);

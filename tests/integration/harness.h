@@ -158,9 +158,9 @@ struct pc_client *harness_connect_raw(const struct harness *h, const char *cert,
  * the caller's loop, so a daemon that stops reading shows as unsent bytes instead
  * of a blocked thread. One thread per connection; no cmocka. */
 struct harness_nb;
-/* Connects with the merchant's certificate; sockbuf > 0 sets SO_RCVBUF and
- * SO_SNDBUF first (small ones keep the kernel from buffering much of either
- * direction). NULL with err. */
+/* Connects with the merchant's certificate; sockbuf > 0 sets a small SO_RCVBUF
+ * first (the kernel then holds few answers for a client that does not read).
+ * NULL with err. */
 struct harness_nb *harness_nb_connect(const struct harness *h, const char *merchant,
                                       int sockbuf, char *err, size_t errlen);
 /* Appends one frame to the bytes to send. */

@@ -103,10 +103,11 @@ struct harness_nb *harness_nb_connect(const struct harness *h, const char *merch
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		goto fail;
 	}
-	if (sockbuf > 0) {   /* before connect: the receive buffer sets the window offered */
+	/* Before connect: the receive buffer sets the window offered. Only that one
+	 * is made small: a small send buffer would also leave the client's own bytes
+	 * behind TCP's zero-window probing, whose backoff is not the daemon's doing. */
+	if (sockbuf > 0)
 		setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &sockbuf, sizeof sockbuf);
-		setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sockbuf, sizeof sockbuf);
-	}
 	int one = 1;
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	struct timeval tv = { 10, 0 };   /* bounds the blocking handshake */
