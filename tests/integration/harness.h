@@ -232,6 +232,19 @@ void harness_submit_envelope(struct harness *h, const char *merchant, const uint
  * err (I/O error, EOF, or an answer to another request id). */
 int harness_submit_on(struct pc_client *c, uint64_t request_id, const uint8_t *env,
                       size_t env_len, struct harness_result *r, char *err, size_t errlen);
+
+/* The outcomes of one pipelined burst. */
+struct harness_burst {
+	int approved;                /* RECORDED, APPROVED */
+	int declined_insufficient;   /* RECORDED, DECLINED, INSUFFICIENT_POINTS */
+	int other;
+};
+
+/* Sends the n SUBMIT bodies env[i] (len[i] bytes) at once on c, request ids 1..n,
+ * then reads n answers, each id answered exactly once, and counts them into out.
+ * No cmocka inside: client threads call it. 0, or -1 with err. */
+int harness_burst(struct pc_client *c, uint8_t *const *env, const size_t *len, int n,
+                  struct harness_burst *out, char *err, size_t errlen);
 /* Decodes an answer frame into r (takes ownership of body). 0, or -1. */
 int harness_result_decode(struct harness_result *r, uint8_t type, uint64_t request_id,
                           uint8_t *body, size_t body_len);

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -446,4 +447,55 @@ bool harness_leaf_valid(const struct harness_result *r)
 	if (pc_leaf_hash(hash, &leaf) != 0)
 		return false;
 	return memcmp(hash, r->body->leaf_hash.data, PC_HASH_SIZE) == 0;
+}
+
+int harness_burst(struct pc_client *c, uint8_t *const *env, const size_t *len, int n,
+                  struct harness_burst *out, char *err, size_t errlen)
+{
+	for (int i = 0; i < n; i++) {
+		if (pc_client_send_frame(c, PC_MSG_SUBMIT, (uint64_t)i + 1, env[i], len[i]) != 0) {
+			snprintf(err, errlen, "send %d failed", i);
+			return -1;
+		}
+	}
+	bool *seen = calloc((size_t)n, sizeof *seen);
+	if (!seen) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	int rc = -1;
+	for (int k = 0; k < n; k++) {
+		uint8_t type;
+		uint64_t rid;
+		uint8_t *body = NULL;
+		size_t blen = 0;
+		int rd = pc_client_read_frame(c, &type, &rid, &body, &blen);
+		if (rd != 0) {
+			snprintf(err, errlen, "answer %d: %s", k, rd > 0 ? "EOF" : "none in time");
+			goto out;
+		}
+		struct harness_result r = {0};
+		if (harness_result_decode(&r, type, rid, body, blen) != 0 || rid < 1 ||
+		    rid > (uint64_t)n || seen[rid - 1]) {
+			snprintf(err, errlen, "bad or repeated answer (type 0x%02x, request %" PRIu64 ")",
+			         type, rid);
+			harness_result_free(&r);
+			goto out;
+		}
+		seen[rid - 1] = true;
+		if (r.disposition == POINTCLEAR__V1__DISPOSITION__RECORDED &&
+		    r.status == POINTCLEAR__V1__STATUS__APPROVED && r.code == 0)
+			out->approved++;
+		else if (r.disposition == POINTCLEAR__V1__DISPOSITION__RECORDED &&
+		         r.status == POINTCLEAR__V1__STATUS__DECLINED &&
+		         r.code == POINTCLEAR__V1__CODE__INSUFFICIENT_POINTS)
+			out->declined_insufficient++;
+		else
+			out->other++;
+		harness_result_free(&r);
+	}
+	rc = 0;
+out:
+	free(seen);
+	return rc;
 }

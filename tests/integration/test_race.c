@@ -33,7 +33,7 @@ struct worker {
 	pthread_barrier_t *go;
 	uint8_t *env[PER_CONN];
 	size_t len[PER_CONN];
-	int approved, declined_insufficient, other;
+	struct harness_burst got;
 	char err[256];
 };
 
@@ -42,41 +42,7 @@ static void *worker_run(void *arg)
 {
 	struct worker *w = arg;
 	pthread_barrier_wait(w->go);
-	for (int i = 0; i < PER_CONN; i++) {
-		if (pc_client_send_frame(w->c, PC_MSG_SUBMIT, (uint64_t)i + 1, w->env[i], w->len[i])) {
-			snprintf(w->err, sizeof w->err, "send %d failed", i);
-			return NULL;
-		}
-	}
-	bool seen[PER_CONN] = {false};
-	for (int n = 0; n < PER_CONN; n++) {
-		uint8_t type;
-		uint64_t rid;
-		uint8_t *body = NULL;
-		size_t blen = 0;
-		int rc = pc_client_read_frame(w->c, &type, &rid, &body, &blen);
-		if (rc != 0) {
-			snprintf(w->err, sizeof w->err, "read %d: %s", n, rc > 0 ? "EOF" : "error");
-			return NULL;
-		}
-		struct harness_result r = {0};
-		if (harness_result_decode(&r, type, rid, body, blen) != 0 || rid < 1 ||
-		    rid > PER_CONN || seen[rid - 1]) {
-			snprintf(w->err, sizeof w->err, "bad answer (type 0x%02x, request %" PRIu64 ")",
-			         type, rid);
-			harness_result_free(&r);
-			return NULL;
-		}
-		seen[rid - 1] = true;
-		if (r.disposition == RECORDED && r.status == APPROVED && r.code == 0)
-			w->approved++;
-		else if (r.disposition == RECORDED && r.status == DECLINED &&
-		         r.code == C(INSUFFICIENT_POINTS))
-			w->declined_insufficient++;
-		else
-			w->other++;
-		harness_result_free(&r);
-	}
+	harness_burst(w->c, w->env, w->len, PER_CONN, &w->got, w->err, sizeof w->err);
 	return NULL;
 }
 
@@ -114,9 +80,9 @@ static void race(struct harness *h, const char *tag, pc_event *(*make)(int conn,
 		pc_client_close(w[k].c);
 		if (w[k].err[0])
 			harness_fail(h, "connection %d: %s", k, w[k].err);
-		*approved += w[k].approved;
-		*declined += w[k].declined_insufficient;
-		other += w[k].other;
+		*approved += w[k].got.approved;
+		*declined += w[k].got.declined_insufficient;
+		other += w[k].got.other;
 	}
 	if (other)
 		harness_fail(h, "%d answers were neither approved nor INSUFFICIENT_POINTS", other);
