@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pointclear/merkle.h>
 #include <pointclear/sign.h>
 
 #include "log.h"
@@ -45,9 +46,44 @@ static const char *result_message(pc_code code)
 	return code == POINTCLEAR__V1__CODE__OK ? "approved" : pc_code_message(code);
 }
 
-uint8_t *pc_result_recorded(Pointclear__V1__Disposition disp, const struct pc_recorded *rec,
-                            size_t *len)
+struct slot {
+	uint8_t *body;   /* packed ReceiptBody; NULL while empty */
+	size_t len;
+	pc_code code;
+};
+
+struct pc_receipt_tree {
+	char *alliance;
+	uint64_t first;
+	size_t size;
+	struct slot *slots;
+	struct pc_merkle_tree merkle;   /* once sealed */
+	uint8_t *head;                  /* packed ReceiptTreeHead, once sealed */
+	size_t head_len;
+	uint8_t sig[PC_SIG_SIZE];
+};
+
+struct pc_receipt_tree *pc_receipt_tree_new(const char *alliance, uint64_t first, size_t size)
 {
+	struct pc_receipt_tree *t = calloc(1, sizeof *t);
+	if (!t || !(t->alliance = strdup(alliance)) || !(t->slots = calloc(size, sizeof *t->slots)))
+		fatal("receipt: calloc");
+	t->first = first;
+	t->size = size;
+	return t;
+}
+
+bool pc_receipt_tree_is(const struct pc_receipt_tree *t, const char *alliance, uint64_t first,
+                        size_t size)
+{
+	return t->first == first && t->size == size && strcmp(t->alliance, alliance) == 0;
+}
+
+int pc_receipt_tree_set(struct pc_receipt_tree *t, const struct pc_recorded *rec)
+{
+	if (rec->sequence < t->first || rec->sequence - t->first >= t->size ||
+	    strcmp(rec->alliance, t->alliance) != 0)
+		return -1;
 	Pointclear__V1__Decision d = POINTCLEAR__V1__DECISION__INIT;
 	d.status = (Pointclear__V1__Status)rec->status;
 	d.code = (Pointclear__V1__Code)rec->code;
@@ -61,34 +97,101 @@ uint8_t *pc_result_recorded(Pointclear__V1__Disposition disp, const struct pc_re
 	body.alliance_id = (char *)rec->alliance;
 	body.sequence = rec->sequence;
 	body.leaf_hash.data = (uint8_t *)rec->leaf_hash;
-	body.leaf_hash.len = 32;
+	body.leaf_hash.len = PC_HASH_SIZE;
 	body.accepted_at_us = rec->accepted_at_us;
 	body.merchant_id = (char *)rec->merchant;
 	body.event_id = (char *)rec->event_id;
 	body.decision = &d;
 
-	size_t body_len;
-	uint8_t *body_bytes = pc_pack(&body.base, &body_len);
-	if (!body_bytes)
+	size_t len;
+	uint8_t *bytes = pc_pack(&body.base, &len);
+	if (!bytes)
 		fatalx("receipt: pack failed");
-	uint8_t sig[PC_SIG_SIZE];
-	if (pc_sign(sig, PC_RECEIPT_PAYLOAD_TYPE, body_bytes, body_len, operator_sk) != 0)
+	struct slot *s = &t->slots[rec->sequence - t->first];
+	if (s->body) {
+		/* the same entry seen twice (a replay of this batch's own entry) */
+		bool same = s->len == len && memcmp(s->body, bytes, len) == 0;
+		free(bytes);
+		return same ? 0 : -1;
+	}
+	s->body = bytes;
+	s->len = len;
+	s->code = (pc_code)rec->code;
+	return 0;
+}
+
+int pc_receipt_tree_seal(struct pc_receipt_tree *t)
+{
+	uint8_t (*leaves)[PC_HASH_SIZE] = malloc(t->size * sizeof *leaves);
+	if (!leaves)
+		fatal("receipt: malloc");
+	for (size_t i = 0; i < t->size; i++) {
+		if (!t->slots[i].body) {
+			free(leaves);
+			return -1;
+		}
+		pc_merkle_leaf_hash(leaves[i], t->slots[i].body, t->slots[i].len);
+	}
+	if (pc_merkle_build(&t->merkle, (const uint8_t(*)[PC_HASH_SIZE])leaves, t->size) != 0)
+		fatal("receipt: merkle tree");
+	free(leaves);
+
+	Pointclear__V1__ReceiptTreeHead head = POINTCLEAR__V1__RECEIPT_TREE_HEAD__INIT;
+	head.alliance_id = t->alliance;
+	head.first_sequence = t->first;
+	head.size = t->size;
+	head.root_hash.data = (uint8_t *)pc_merkle_root(&t->merkle);
+	head.root_hash.len = PC_HASH_SIZE;
+	if (!(t->head = pc_pack(&head.base, &t->head_len)))
+		fatalx("receipt: pack failed");
+	if (pc_sign(t->sig, PC_RECEIPT_TREE_PAYLOAD_TYPE, t->head, t->head_len, operator_sk) != 0)
 		fatalx("receipt: sign failed");
+	return 0;
+}
+
+void pc_receipt_tree_free(struct pc_receipt_tree *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->size; i++)
+		free(t->slots[i].body);
+	free(t->slots);
+	pc_merkle_free(&t->merkle);
+	free(t->head);
+	free(t->alliance);
+	free(t);
+}
+
+uint8_t *pc_result_recorded(Pointclear__V1__Disposition disp, const struct pc_receipt_tree *t,
+                            uint64_t seq, size_t *len)
+{
+	size_t index = (size_t)(seq - t->first);
+	const struct slot *s = &t->slots[index];
+	uint8_t path[PC_MERKLE_MAX_PATH][PC_HASH_SIZE];
+	ProtobufCBinaryData steps[PC_MERKLE_MAX_PATH];
+	size_t n = pc_merkle_path(&t->merkle, index, path);
+	for (size_t i = 0; i < n; i++) {
+		steps[i].data = path[i];
+		steps[i].len = PC_HASH_SIZE;
+	}
 
 	Pointclear__V1__Receipt receipt = POINTCLEAR__V1__RECEIPT__INIT;
-	receipt.body.data = body_bytes;
-	receipt.body.len = body_len;
+	receipt.body.data = s->body;
+	receipt.body.len = s->len;
 	receipt.key_id = operator_key_id;
-	receipt.signature.data = sig;
-	receipt.signature.len = sizeof sig;
+	receipt.signature.data = (uint8_t *)t->sig;
+	receipt.signature.len = sizeof t->sig;
+	receipt.tree_head.data = t->head;
+	receipt.tree_head.len = t->head_len;
+	receipt.n_inclusion_path = n;
+	receipt.inclusion_path = steps;
 
 	Pointclear__V1__SubmitResult sr = POINTCLEAR__V1__SUBMIT_RESULT__INIT;
 	sr.disposition = disp;
-	sr.code = (Pointclear__V1__Code)rec->code;
-	sr.message = (char *)result_message((pc_code)rec->code);
+	sr.code = s->code;
+	sr.message = (char *)result_message(s->code);
 	sr.receipt = &receipt;
 	uint8_t *out = pc_pack(&sr.base, len);
-	free(body_bytes);
 	if (!out)
 		fatalx("receipt: pack failed");
 	return out;

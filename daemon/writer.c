@@ -88,42 +88,127 @@ static void build_params(struct batch *b, struct pc_pgarray *p)
 		pc_pgarray_finish(&p[i]);
 }
 
-static void answer_row(struct pc_writer *w, const PGresult *res, int row, struct pc_request *r)
-{
 #define COL(c) PQgetvalue(res, row, (c))
 #define NUL(c) PQgetisnull(res, row, (c))
+
+/* The trees one batch's receipts belong to: this batch's own, and those of the
+ * earlier entries it replays. */
+struct trees {
+	struct pc_receipt_tree **t;
+	int n, cap;
+	int last;   /* rows of one tree come together: look there first */
+};
+
+static struct pc_receipt_tree *tree_for(struct trees *ts, const char *alliance, uint64_t first,
+                                        size_t size)
+{
+	if (ts->n > 0 && pc_receipt_tree_is(ts->t[ts->last], alliance, first, size))
+		return ts->t[ts->last];
+	for (int i = 0; i < ts->n; i++)
+		if (pc_receipt_tree_is(ts->t[i], alliance, first, size)) {
+			ts->last = i;
+			return ts->t[i];
+		}
+	if (ts->n == ts->cap) {
+		ts->cap = ts->cap ? 2 * ts->cap : 16;
+		ts->t = realloc(ts->t, (size_t)ts->cap * sizeof *ts->t);
+		if (!ts->t)
+			fatal("writer: realloc");
+	}
+	ts->last = ts->n;
+	return ts->t[ts->n++] = pc_receipt_tree_new(alliance, first, size);
+}
+
+/* A row's entry into its tree: an answer row speaks of its request's event, a
+ * context row (index 0) names its own. */
+static void place_row(struct trees *ts, const PGresult *res, int row, const struct pc_request *r)
+{
+	if (PQgetlength(res, row, PC_COL_LEAF_HASH) != 32 || NUL(PC_COL_TREE_FIRST) ||
+	    NUL(PC_COL_TREE_SIZE))
+		fatalx("writer: row %d has no leaf hash or no tree", row);
+	struct pc_recorded rec = {
+		.alliance = r ? r->row.alliance : COL(PC_COL_CTX_ALLIANCE),
+		.merchant = r ? r->row.merchant : COL(PC_COL_CTX_MERCHANT),
+		.event_id = r ? r->row.event_id : COL(PC_COL_CTX_EVENT),
+		.sequence = (uint64_t)pc_pg_int8(COL(PC_COL_SEQ)),
+		.leaf_hash = (const uint8_t *)COL(PC_COL_LEAF_HASH),
+		.accepted_at_us = pc_pg_int8(COL(PC_COL_ACCEPTED_US)),
+		.status = pc_pg_int2(COL(PC_COL_STATUS)),
+		.code = pc_pg_int2(COL(PC_COL_CODE)),
+		.balance = pc_pg_int8(COL(PC_COL_BALANCE)),
+		.available = pc_pg_int8(COL(PC_COL_AVAILABLE)),
+		.applied = pc_pg_int8(COL(PC_COL_APPLIED)),
+		.remaining = pc_pg_int8(COL(PC_COL_REMAINING)),
+		.hold_expires_at_us = pc_pg_int8(COL(PC_COL_HOLD_EXPIRES_US)),
+	};
+	int size = pc_pg_int4(COL(PC_COL_TREE_SIZE));
+	if (size < 1)
+		fatalx("writer: row %d names a tree of %d entries", row, size);
+	struct pc_receipt_tree *t =
+		tree_for(ts, rec.alliance, (uint64_t)pc_pg_int8(COL(PC_COL_TREE_FIRST)), (size_t)size);
+	if (pc_receipt_tree_set(t, &rec) != 0)
+		fatalx("writer: entry %s/%llu does not fit its receipt tree", rec.alliance,
+		       (unsigned long long)rec.sequence);
+}
+
+static void answer_row(struct pc_writer *w, struct trees *ts, const PGresult *res, int row,
+                       struct pc_request *r)
+{
 	int disposition = pc_pg_int2(COL(PC_COL_DISPOSITION));
-	pc_code code = (pc_code)pc_pg_int2(COL(PC_COL_CODE));
 	size_t len;
 	uint8_t *body;
 
 	if (disposition == 1 || disposition == 2) {
-		if (PQgetlength(res, row, PC_COL_LEAF_HASH) != 32)
-			fatalx("writer: leaf hash of %d bytes", PQgetlength(res, row, PC_COL_LEAF_HASH));
-		struct pc_recorded rec = {
-			.alliance = r->row.alliance,
-			.merchant = r->row.merchant,
-			.event_id = r->row.event_id,
-			.sequence = (uint64_t)pc_pg_int8(COL(PC_COL_SEQ)),
-			.leaf_hash = (const uint8_t *)COL(PC_COL_LEAF_HASH),
-			.accepted_at_us = pc_pg_int8(COL(PC_COL_ACCEPTED_US)),
-			.status = pc_pg_int2(COL(PC_COL_STATUS)),
-			.code = code,
-			.balance = pc_pg_int8(COL(PC_COL_BALANCE)),
-			.available = pc_pg_int8(COL(PC_COL_AVAILABLE)),
-			.applied = pc_pg_int8(COL(PC_COL_APPLIED)),
-			.remaining = pc_pg_int8(COL(PC_COL_REMAINING)),
-			.hold_expires_at_us = pc_pg_int8(COL(PC_COL_HOLD_EXPIRES_US)),
-		};
-		body = pc_result_recorded(disposition == 1 ? DISP(RECORDED) : DISP(REPLAYED), &rec, &len);
+		size_t size = (size_t)pc_pg_int4(COL(PC_COL_TREE_SIZE));
+		struct pc_receipt_tree *t = tree_for(ts, r->row.alliance,
+		                                     (uint64_t)pc_pg_int8(COL(PC_COL_TREE_FIRST)), size);
+		body = pc_result_recorded(disposition == 1 ? DISP(RECORDED) : DISP(REPLAYED), t,
+		                          (uint64_t)pc_pg_int8(COL(PC_COL_SEQ)), &len);
 	} else {
+		pc_code code = (pc_code)pc_pg_int2(COL(PC_COL_CODE));
 		uint64_t original = NUL(PC_COL_ORIGINAL_SEQ) ? 0 : (uint64_t)pc_pg_int8(COL(PC_COL_ORIGINAL_SEQ));
 		body = pc_result_refused(DISP(REJECTED), code, NULL, original, &len);
 	}
 	w->answer(r, body, len);
+}
+
+/* Every row first goes into its receipt tree; each tree is signed once; then
+ * every request gets its answer. */
+static void answer_batch(struct pc_writer *w, struct batch *b, const PGresult *res)
+{
+	int rows = PQntuples(res);
+	struct trees ts = { 0 };
+	int answers = 0;
+	for (int row = 0; row < rows; row++) {
+		int idx = pc_pg_int4(COL(PC_COL_IDX));
+		int disposition = pc_pg_int2(COL(PC_COL_DISPOSITION));
+		if (idx < 0 || idx > b->n)
+			fatalx("writer: batch result row %d names event %d of %d", row, idx, b->n);
+		if (idx > 0)
+			answers++;
+		if (idx == 0 || disposition == 1 || disposition == 2)
+			place_row(&ts, res, row, idx > 0 ? b->reqs[idx - 1] : NULL);
+	}
+	if (answers != b->n)
+		fatalx("writer: batch of %d answered with %d rows", b->n, answers);
+	for (int i = 0; i < ts.n; i++)
+		if (pc_receipt_tree_seal(ts.t[i]) != 0)
+			fatalx("writer: a receipt tree of this batch misses entries");
+	for (int row = 0; row < rows; row++) {
+		int idx = pc_pg_int4(COL(PC_COL_IDX));
+		if (idx == 0)
+			continue;
+		if (!b->reqs[idx - 1])
+			fatalx("writer: event %d of the batch answered twice", idx);
+		answer_row(w, &ts, res, row, b->reqs[idx - 1]);
+		b->reqs[idx - 1] = NULL;
+	}
+	for (int i = 0; i < ts.n; i++)
+		pc_receipt_tree_free(ts.t[i]);
+	free(ts.t);
+}
 #undef COL
 #undef NUL
-}
 
 static void requeue_front(struct pc_writer *w, struct batch *b)
 {
@@ -141,16 +226,12 @@ static void on_batch_done(void *arg, enum pc_db_outcome outcome, const PGresult 
 	w->in_batches -= b->n;
 	log_debug("writer batch done events=%d outcome=%d", b->n, (int)outcome);
 
-	if (outcome == PC_DB_OK && PQntuples(res) == b->n && PQnfields(res) == 13) {
-		for (int i = 0; i < b->n; i++) {
-			int idx = pc_pg_int4(PQgetvalue(res, i, PC_COL_IDX));
-			if (idx < 1 || idx > b->n || !b->reqs[idx - 1])
-				fatalx("writer: batch result row %d names event %d of %d", i, idx, b->n);
-			answer_row(w, res, i, b->reqs[idx - 1]);
-			b->reqs[idx - 1] = NULL;
-		}
+	if (outcome == PC_DB_OK && PQnfields(res) == PC_APPLY_BATCH_NCOLS) {
+		/* the next batch goes out before this one's receipts are signed */
+		pc_writer_kick(w);
+		answer_batch(w, b, res);
 	} else if (outcome == PC_DB_OK) {
-		fatalx("writer: batch of %d answered with %d rows", b->n, PQntuples(res));
+		fatalx("writer: batch result has %d columns", PQnfields(res));
 	} else if (outcome == PC_DB_LOST) {
 		/* The Sync never came: the batch may or may not have committed. Resending
 		 * the same ids is safe; approving them is not. */

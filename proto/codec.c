@@ -289,6 +289,17 @@ void pc_receipt_body_free(Pointclear__V1__ReceiptBody *m)
 	free_bounded(m != NULL ? &m->base : NULL);
 }
 
+Pointclear__V1__ReceiptTreeHead *pc_receipt_tree_head_unpack(const uint8_t *buf, size_t len)
+{
+	return (Pointclear__V1__ReceiptTreeHead *)
+		unpack_bounded(&pointclear__v1__receipt_tree_head__descriptor, buf, len);
+}
+
+void pc_receipt_tree_head_free(Pointclear__V1__ReceiptTreeHead *m)
+{
+	free_bounded(m != NULL ? &m->base : NULL);
+}
+
 Pointclear__V1__ProtocolError *pc_protocol_error_unpack(const uint8_t *buf, size_t len)
 {
 	return (Pointclear__V1__ProtocolError *)

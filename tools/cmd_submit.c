@@ -25,6 +25,7 @@
 #include "pointclear/frame.h"
 #include "pointclear/ids.h"
 #include "pointclear/leaf.h"
+#include "pointclear/receipt_check.h"
 #include "pointclear/sign.h"
 
 static const char usage[] =
@@ -77,6 +78,7 @@ struct submit {
 	char ca[HOME_PATH_MAX];
 	uint8_t operator_pk[PC_PK_SIZE];
 	char operator_key_id[PC_KEY_ID_LEN + 1];
+	struct pc_receipt_cache receipt_cache;   /* one signature check per receipt tree */
 	struct sub_event *events;
 	int nevents, cap_events;
 	struct sub_merchant *merchants;
@@ -320,9 +322,10 @@ static const char *status_name(Pointclear__V1__Status st)
 	}
 }
 
-/* The receipt must be the operator's signature over what we sent and what the
- * answer says. NULL when it is, else why not. *body is set when it parsed. */
-static const char *receipt_check(const struct submit *s, const struct sub_event *e,
+/* The receipt must be the operator's signature (through its receipt tree) over
+ * what we sent and what the answer says. NULL when it is, else why not. *body is
+ * set when it checked. */
+static const char *receipt_check(struct submit *s, const struct sub_event *e,
                                  const Pointclear__V1__SubmitResult *r,
                                  Pointclear__V1__ReceiptBody **body)
 {
@@ -335,13 +338,10 @@ static const char *receipt_check(const struct submit *s, const struct sub_event 
 		return "no receipt";
 	if (strcmp(rc->key_id, s->operator_key_id) != 0)
 		return "signed by another key than HOME/operator/receipt.pub";
-	if (rc->signature.len != PC_SIG_SIZE ||
-	    !pc_verify(rc->signature.data, PC_RECEIPT_PAYLOAD_TYPE, rc->body.data, rc->body.len,
-	               s->operator_pk))
-		return "bad signature";
-	*body = pc_receipt_body_unpack(rc->body.data, rc->body.len);
-	if (!(b = *body))
-		return "receipt body does not parse";
+	const char *why = pc_receipt_check(rc, s->operator_pk, &s->receipt_cache, body);
+	if (why)
+		return why;
+	b = *body;
 	if (strcmp(b->alliance_id, s->alliance) != 0 ||
 	    strcmp(b->merchant_id, s->merchants[e->merchant].id) != 0 ||
 	    strcmp(b->event_id, e->event_id) != 0)

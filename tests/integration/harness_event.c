@@ -18,6 +18,7 @@
 #include "pointclear/codec.h"
 #include "pointclear/frame.h"
 #include "pointclear/leaf.h"
+#include "pointclear/receipt_check.h"
 #include "pointclear/sign.h"
 
 #include "harness.h"
@@ -413,11 +414,14 @@ bool harness_receipt_valid(struct harness *h, const struct harness_result *r)
 	if (!r->res || !r->res->receipt)
 		return false;
 	const Pointclear__V1__Receipt *rc = r->res->receipt;
-	if (rc->signature.len != PC_SIG_SIZE || !rc->key_id ||
-	    strcmp(rc->key_id, h->operator_key_id) != 0)
+	if (!rc->key_id || strcmp(rc->key_id, h->operator_key_id) != 0)
 		return false;
-	return pc_verify(rc->signature.data, PC_RECEIPT_PAYLOAD_TYPE, rc->body.data, rc->body.len,
-	                 h->operator_pk);
+	Pointclear__V1__ReceiptBody *body = NULL;
+	const char *why = pc_receipt_check(rc, h->operator_pk, NULL, &body);
+	pc_receipt_body_free(body);
+	if (why)
+		print_error("receipt: %s\n", why);
+	return why == NULL;
 }
 
 bool harness_leaf_valid(const struct harness_result *r)
@@ -452,6 +456,10 @@ bool harness_leaf_valid(const struct harness_result *r)
 int harness_burst(struct pc_client *c, uint8_t *const *env, const size_t *len, int n,
                   struct harness_burst *out, char *err, size_t errlen)
 {
+	if (n <= 0) {
+		snprintf(err, errlen, "nothing to send");
+		return -1;
+	}
 	for (int i = 0; i < n; i++) {
 		if (pc_client_send_frame(c, PC_MSG_SUBMIT, (uint64_t)i + 1, env[i], len[i]) != 0) {
 			snprintf(err, errlen, "send %d failed", i);

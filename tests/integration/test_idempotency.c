@@ -3,7 +3,8 @@
  * The same signed bytes again are REPLAYED with the original receipt byte for
  * byte (across connections and a daemon restart), a decline stays a decline,
  * other bytes under the same id are a CONFLICT, and duplicates inside one
- * pipelined burst take effect once. */
+ * pipelined burst take effect once. Receipts signed a tree at a time replay
+ * byte for byte too. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -262,6 +263,158 @@ static void test_burst_duplicates(void **state)
 	harness_check_books(h);
 }
 
+/* Sends n SUBMIT bodies on c at once (request ids 1..n) and reads one answer to
+ * each into r[i]. */
+static void send_all_read_all(struct pc_client *c, uint8_t *const *env, const size_t *len,
+                              int n, struct harness_result *r)
+{
+	for (int i = 0; i < n; i++)
+		assert_int_equal(pc_client_send_frame(c, PC_MSG_SUBMIT, (uint64_t)i + 1, env[i],
+		                                      len[i]), 0);
+	memset(r, 0, (size_t)n * sizeof *r);
+	for (int k = 0; k < n; k++) {
+		uint8_t type;
+		uint64_t rid;
+		uint8_t *body = NULL;
+		size_t blen = 0;
+		assert_int_equal(pc_client_read_frame(c, &type, &rid, &body, &blen), 0);
+		assert_true(rid >= 1 && rid <= (uint64_t)n);
+		assert_null(r[rid - 1].raw);
+		assert_int_equal(harness_result_decode(&r[rid - 1], type, rid, body, blen), 0);
+	}
+}
+
+static uint64_t tree_size_of(const struct harness_result *r)
+{
+	const Pointclear__V1__Receipt *rc = r->res->receipt;
+	Pointclear__V1__ReceiptTreeHead *head =
+		pc_receipt_tree_head_unpack(rc->tree_head.data, rc->tree_head.len);
+	assert_non_null(head);
+	uint64_t size = head->size;
+	pc_receipt_tree_head_free(head);
+	return size;
+}
+
+/* Receipts are signed a tree at a time: a replay rebuilds its whole original tree
+ * (the other entries' receipts too) and comes back byte for byte, alone, after a
+ * restart, and mixed with new events and with replays from other trees. */
+#define SHARED 69
+static void test_replay_from_shared_tree(void **state)
+{
+	struct harness *h = HARNESS_STATE(state);
+	const char *m = "gym";
+	uint8_t *env[SHARED + 2];
+	size_t len[SHARED + 2];
+	for (int i = 0; i < SHARED + 2; i++) {
+		char id[32];
+		snprintf(id, sizeof id, "idem-tree-%d", i);
+		/* the last one is a fence: refused before the writer */
+		pc_event *ev = harness_earn(m, id, "m000007", i == SHARED + 1 ? 0 : 10 + i);
+		env[i] = harness_sign(h, m, ev, &len[i]);
+		harness_event_free(ev);
+	}
+
+	/* one batch for all but the first: the writer waits on the ledger head with
+	 * the first while the others queue behind it */
+	PGconn *lock = harness_lock_heads(h);
+	struct pc_client *c = harness_connect(h, m);
+	assert_int_equal(pc_client_send_frame(c, PC_MSG_SUBMIT, 1, env[0], len[0]), 0);
+	assert_true(harness_wait_until(h, 10000, harness_batch_waits, NULL));
+	for (int i = 1; i < SHARED + 2; i++)
+		assert_int_equal(pc_client_send_frame(c, PC_MSG_SUBMIT, (uint64_t)i + 1, env[i],
+		                                      len[i]), 0);
+	struct harness_result first[SHARED + 2];
+	memset(first, 0, sizeof first);
+	uint8_t type;
+	uint64_t rid;
+	uint8_t *body = NULL;
+	size_t blen = 0;
+	assert_int_equal(pc_client_read_frame(c, &type, &rid, &body, &blen), 0);
+	assert_int_equal(rid, SHARED + 2);   /* the fence: everything before is queued */
+	assert_int_equal(harness_result_decode(&first[SHARED + 1], type, rid, body, blen), 0);
+	harness_expect(h, &first[SHARED + 1], REJECTED, C(INVALID_AMOUNT), 0);
+	harness_unlock_heads(h, lock);
+	for (int k = 0; k < SHARED + 1; k++) {
+		body = NULL;
+		assert_int_equal(pc_client_read_frame(c, &type, &rid, &body, &blen), 0);
+		assert_true(rid >= 1 && rid <= SHARED + 1);
+		assert_int_equal(harness_result_decode(&first[rid - 1], type, rid, body, blen), 0);
+	}
+	for (int i = 0; i < SHARED + 1; i++) {
+		harness_expect(h, &first[i], RECORDED, 0, APPROVED);
+		assert_true(harness_receipt_valid(h, &first[i]));
+	}
+	/* Two batches may go out while the head is locked (the first alone, the
+	 * second with what had arrived by then); whatever the second did not take
+	 * went out after them in one batch. So some tree holds at least half of
+	 * the 68 after the first two: replay from it, at its ends and inside. */
+	int big = 1;
+	for (int i = 1; i < SHARED + 1; i++) {
+		assert_true(tree_size_of(&first[i]) <= 64);
+		if (tree_size_of(&first[i]) > tree_size_of(&first[big]))
+			big = i;
+	}
+	assert_true(tree_size_of(&first[big]) >= 34);
+	uint64_t lo = UINT64_MAX, hi = 0;
+	const ProtobufCBinaryData *big_head = &first[big].res->receipt->tree_head;
+	for (int i = 1; i < SHARED + 1; i++)
+		if (first[i].res->receipt->tree_head.len == big_head->len &&
+		    memcmp(first[i].res->receipt->tree_head.data, big_head->data, big_head->len) == 0) {
+			lo = first[i].seq < lo ? first[i].seq : lo;
+			hi = first[i].seq > hi ? first[i].seq : hi;
+		}
+	int at_lo = -1, at_hi = -1, inside = -1;
+	for (int i = 1; i < SHARED + 1; i++) {
+		if (first[i].seq == lo)
+			at_lo = i;
+		else if (first[i].seq == hi)
+			at_hi = i;
+		else if (first[i].seq == lo + (hi - lo) / 2)
+			inside = i;
+	}
+	assert_true(at_lo > 0 && at_hi > 0 && inside > 0);
+	int64_t n = harness_ledger_count(h);
+
+	struct harness_result again;
+	harness_submit_envelope(h, m, env[inside], len[inside], &again);
+	harness_expect(h, &again, REPLAYED, 0, APPROVED);
+	same_receipt(&first[inside], &again);
+	harness_result_free(&again);
+
+	harness_restart_daemon(h);
+	pc_client_close(c);
+	c = harness_connect(h, m);
+	pc_event *fresh = harness_earn(m, "idem-tree-fresh", "m000007", 5);
+	size_t flen;
+	uint8_t *fenv = harness_sign(h, m, fresh, &flen);
+	harness_event_free(fresh);
+	uint8_t *mix[5] = { env[at_hi], fenv, env[at_lo], env[inside], env[0] };
+	size_t mlen[5] = { len[at_hi], flen, len[at_lo], len[inside], len[0] };
+	struct harness_result r[5];
+	send_all_read_all(c, mix, mlen, 5, r);
+	harness_expect(h, &r[1], RECORDED, 0, APPROVED);
+	assert_true(harness_receipt_valid(h, &r[1]));
+	const int from[5] = { at_hi, -1, at_lo, inside, 0 };
+	for (int i = 0; i < 5; i++) {
+		if (from[i] < 0)
+			continue;
+		harness_expect(h, &r[i], REPLAYED, 0, APPROVED);
+		same_receipt(&first[from[i]], &r[i]);
+		assert_true(harness_receipt_valid(h, &r[i]));
+	}
+	assert_int_equal(harness_ledger_count(h), n + 1);
+	pc_client_close(c);
+
+	for (int i = 0; i < 5; i++)
+		harness_result_free(&r[i]);
+	for (int i = 0; i < SHARED + 2; i++) {
+		harness_result_free(&first[i]);
+		free(env[i]);
+	}
+	free(fenv);
+	harness_check_books(h);
+}
+
 /* The same bytes on two connections at once: one effect. */
 static void test_two_connections(void **state)
 {
@@ -317,6 +470,7 @@ int main(void)
 		cmocka_unit_test(test_conflict),
 		cmocka_unit_test(test_same_id_other_merchant),
 		cmocka_unit_test(test_burst_duplicates),
+		cmocka_unit_test(test_replay_from_shared_tree),
 		cmocka_unit_test(test_two_connections),
 	};
 	return cmocka_run_group_tests_name("integration.idempotency", tests, setup, teardown);

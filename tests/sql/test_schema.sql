@@ -1,8 +1,9 @@
 -- test_schema.sql - the rules the database keeps by itself, whoever connects:
 -- the ledger and postings are append-only, an event id is taken once, the leaf
--- hash is PROTOCOL.md's, and pc_apply_batch decides as the domain rules say.
+-- hash is PROTOCOL.md's, pc_apply_batch decides as the domain rules say, and
+-- receipt trees are cut and found again as PROTOCOL.md's "Receipts" says.
 BEGIN;
-SELECT plan(30);
+SELECT plan(38);
 
 INSERT INTO alliances (alliance_id, name, currency, ca_cert_pem) VALUES ('al', 'Al', 'EUR', 'x');
 INSERT INTO ledger_heads VALUES ('al');
@@ -146,6 +147,73 @@ SELECT is((SELECT count(*) FROM postings WHERE seq = (SELECT seq FROM r3 WHERE i
           'a hold posts nothing');
 SELECT is((SELECT sum(amount) FROM postings WHERE seq = (SELECT seq FROM r3 WHERE idx = 3) AND account_kind = 1),
           -20::numeric, 'the capture posts the captured points');
+
+-- receipts are signed a tree at a time (005): a batch's entries are cut into
+-- trees of at most 64, a replay names its original tree and brings its entries
+CREATE FUNCTION t_batch_r(merchant text[], event text[], kind smallint[], member text[],
+                          amount bigint[], ref_event text[], payload text[])
+RETURNS SETOF record LANGUAGE sql AS $$
+    SELECT * FROM pc_apply_batch_receipts(
+        array_fill('al'::text, ARRAY[cardinality(merchant)]), merchant, event,
+        array_fill('00000000000000aa'::text, ARRAY[cardinality(merchant)]),
+        kind,
+        ARRAY(SELECT convert_to(p, 'UTF8') FROM unnest(payload) p),
+        ARRAY(SELECT sha256(convert_to(p, 'UTF8')) FROM unnest(payload) p),
+        array_fill(now(), ARRAY[cardinality(merchant)]),
+        array_fill('s1'::text, ARRAY[cardinality(merchant)]),
+        array_fill('t1'::text, ARRAY[cardinality(merchant)]),
+        member, amount, ref_event,
+        array_fill(NULL::bigint, ARRAY[cardinality(merchant)]),
+        array_fill(0, ARRAY[cardinality(merchant)]),
+        array_fill(NULL::text, ARRAY[cardinality(merchant)]),
+        array_fill(NULL::text, ARRAY[cardinality(merchant)]),
+        array_fill(NULL::text, ARRAY[cardinality(merchant)]),
+        array_fill(NULL::text, ARRAY[cardinality(merchant)]),
+        array_fill(NULL::text, ARRAY[cardinality(merchant)]),
+        array_fill(NULL::timestamptz, ARRAY[cardinality(merchant)]),
+        array_fill(NULL::text, ARRAY[cardinality(merchant)]))
+$$;
+CREATE TEMP TABLE h0 AS SELECT next_seq AS s FROM ledger_heads WHERE alliance_id = 'al';
+CREATE TEMP TABLE r4 AS
+SELECT * FROM t_batch_r(
+    array_fill('cafe'::text, ARRAY[67]),
+    ARRAY['e2'] || ARRAY(SELECT 'n' || i FROM generate_series(1, 66) i),
+    ARRAY[6::smallint] || array_fill(1::smallint, ARRAY[66]),
+    ARRAY[NULL::text] || array_fill('m1'::text, ARRAY[66]),
+    ARRAY[30::bigint] || array_fill(1::bigint, ARRAY[66]),
+    ARRAY['e1'] || array_fill(NULL::text, ARRAY[66]),
+    ARRAY['p-e2'] || ARRAY(SELECT 'p-n' || i FROM generate_series(1, 66) i))
+AS t(idx int, disposition smallint, code smallint, seq bigint, accepted_at_us bigint,
+     status smallint, balance bigint, available bigint, applied bigint, remaining bigint,
+     hold_expires_at_us bigint, leaf_hash bytea, original_seq bigint, t_first bigint,
+     t_size int, c_alliance text, c_merchant text, c_event text);
+SELECT results_eq('SELECT first_seq - (SELECT s FROM h0), size FROM receipt_trees ORDER BY first_seq',
+    $$VALUES (0::bigint, 64), (64::bigint, 2)$$,
+    'what one batch records is cut into trees of at most 64 consecutive entries');
+SELECT is((SELECT count(*) FROM r4 WHERE idx > 0 AND disposition = 1
+            AND t_first IS DISTINCT FROM (SELECT first_seq FROM receipt_trees rt
+                                           WHERE rt.first_seq <= r4.seq
+                                           ORDER BY first_seq DESC LIMIT 1)),
+          0::bigint, 'every recorded entry is placed in the tree that holds it');
+SELECT results_eq('SELECT disposition, seq, t_first, t_size FROM r4 WHERE idx = 1',
+    $$VALUES (2::smallint, 3::bigint, 3::bigint, 1)$$,
+    'an entry recorded before trees were kept replays in a tree of its own');
+SELECT is((SELECT count(*) FROM r4 WHERE idx = 0), 0::bigint, 'no context rows when no replay needs them');
+CREATE TEMP TABLE r5 AS
+SELECT * FROM t_batch_r(ARRAY['cafe'], ARRAY['n10'], ARRAY[1]::smallint[], ARRAY['m1'],
+                        ARRAY[1]::bigint[], ARRAY[NULL::text], ARRAY['p-n10'])
+AS t(idx int, disposition smallint, code smallint, seq bigint, accepted_at_us bigint,
+     status smallint, balance bigint, available bigint, applied bigint, remaining bigint,
+     hold_expires_at_us bigint, leaf_hash bytea, original_seq bigint, t_first bigint,
+     t_size int, c_alliance text, c_merchant text, c_event text);
+SELECT results_eq('SELECT disposition, t_first - (SELECT s FROM h0), t_size FROM r5 WHERE idx = 1',
+    $$VALUES (2::smallint, 0::bigint, 64)$$, 'a replay names its original tree');
+SELECT results_eq('SELECT seq, c_merchant, c_event, leaf_hash FROM r5 WHERE idx = 0 ORDER BY seq',
+    'SELECT seq, merchant_id::text COLLATE "default", event_id::text COLLATE "default", leaf_hash FROM ledger
+      WHERE seq >= (SELECT s FROM h0) AND seq < (SELECT s FROM h0) + 64 ORDER BY seq',
+    'and every entry of that tree comes with it');
+SELECT throws_ok('UPDATE receipt_trees SET size = 1', 'P0001', NULL, 'receipt trees refuse UPDATE');
+SELECT throws_ok('DELETE FROM receipt_trees', 'P0001', NULL, 'receipt trees refuse DELETE');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -257,8 +257,8 @@ static void add_bad_signatures(json_object *arr, const struct key keys[KEY_COUNT
 	json_object_array_add(arr, ev_json(&e));
 
 	e.name = "receipt_payload_type";
-	e.description = "signed over PAE with the receipt payload type instead of the event's";
-	pc_sign(other, PC_RECEIPT_PAYLOAD_TYPE, payload, len, keys[0].sk);
+	e.description = "signed over PAE with the receipt tree payload type instead of the event's";
+	pc_sign(other, PC_RECEIPT_TREE_PAYLOAD_TYPE, payload, len, keys[0].sk);
 	e.signed_raw_by = NULL;
 	json_object_array_add(arr, ev_json(&e));
 

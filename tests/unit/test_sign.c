@@ -83,7 +83,7 @@ static void test_pae_event_type(void **state)
 	static const char expect[] =
 		"DSSEv1 44 application/vnd.pointclear.event.v1+protobuf 3 \x00\x01\x02";
 	static const char receipt[] =
-		"DSSEv1 46 application/vnd.pointclear.receipt.v1+protobuf 0 ";
+		"DSSEv1 51 application/vnd.pointclear.receipt-tree.v1+protobuf 0 ";
 	uint8_t out[128];
 	size_t n;
 
@@ -92,11 +92,11 @@ static void test_pae_event_type(void **state)
 	                  (const uint8_t *)"\x00\x01\x02", 3);
 	assert_int_equal(n, sizeof(expect) - 1);
 	assert_memory_equal(out, expect, n);
-	n = pc_pae_encode(out, sizeof(out), PC_RECEIPT_PAYLOAD_TYPE, NULL, 0);
+	n = pc_pae_encode(out, sizeof(out), PC_RECEIPT_TREE_PAYLOAD_TYPE, NULL, 0);
 	assert_int_equal(n, strlen(receipt));
 	assert_memory_equal(out, receipt, n);
 	/* One byte short is refused, not truncated. */
-	assert_int_equal(pc_pae_encode(out, strlen(receipt) - 1, PC_RECEIPT_PAYLOAD_TYPE,
+	assert_int_equal(pc_pae_encode(out, strlen(receipt) - 1, PC_RECEIPT_TREE_PAYLOAD_TYPE,
 	                               NULL, 0), 0);
 }
 
@@ -150,7 +150,7 @@ static void test_sign_verify(void **state)
 	assert_memory_equal(sig, again, PC_SIG_SIZE);   /* deterministic */
 	assert_true(pc_verify(sig, PC_EVENT_PAYLOAD_TYPE, body, 8, pk));
 	assert_false(pc_verify(sig, PC_EVENT_PAYLOAD_TYPE, body, 8, pk2));
-	assert_false(pc_verify(sig, PC_RECEIPT_PAYLOAD_TYPE, body, 8, pk));
+	assert_false(pc_verify(sig, PC_RECEIPT_TREE_PAYLOAD_TYPE, body, 8, pk));
 	assert_false(pc_verify(sig, PC_EVENT_PAYLOAD_TYPE, body, 7, pk));
 	body[0] ^= 1;
 	assert_false(pc_verify(sig, PC_EVENT_PAYLOAD_TYPE, body, 8, pk));

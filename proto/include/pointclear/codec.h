@@ -34,6 +34,8 @@ Pointclear__V1__SubmitResult *pc_submit_result_unpack(const uint8_t *buf, size_t
 void pc_submit_result_free(Pointclear__V1__SubmitResult *m);
 Pointclear__V1__ReceiptBody *pc_receipt_body_unpack(const uint8_t *buf, size_t len);
 void pc_receipt_body_free(Pointclear__V1__ReceiptBody *m);
+Pointclear__V1__ReceiptTreeHead *pc_receipt_tree_head_unpack(const uint8_t *buf, size_t len);
+void pc_receipt_tree_head_free(Pointclear__V1__ReceiptTreeHead *m);
 Pointclear__V1__ProtocolError *pc_protocol_error_unpack(const uint8_t *buf, size_t len);
 void pc_protocol_error_free(Pointclear__V1__ProtocolError *m);
 

@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #define PC_EVENT_PAYLOAD_TYPE "application/vnd.pointclear.event.v1+protobuf"
-#define PC_RECEIPT_PAYLOAD_TYPE "application/vnd.pointclear.receipt.v1+protobuf"
+#define PC_RECEIPT_TREE_PAYLOAD_TYPE "application/vnd.pointclear.receipt-tree.v1+protobuf"
 
 #define PC_SIG_SIZE 64
 #define PC_PK_SIZE 32
