@@ -62,6 +62,8 @@ struct pc_request {
 	Pointclear__V1__Event *event;         /* VERIFIED on: owned */
 	struct pc_event_row row;
 	int retries;                          /* batch retries after a deadlock */
+	int batch_limit;                      /* after its batch failed: the largest batch it may
+	                                         go in again, with others that failed; 0: any */
 };
 
 TAILQ_HEAD(pc_request_list, pc_request);

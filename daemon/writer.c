@@ -241,18 +241,29 @@ static void on_batch_done(void *arg, enum pc_db_outcome outcome, const PGresult 
 			               "the database connection was lost; resend the same event");
 	} else {
 		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		/* the primary message only: one log line, no CONTEXT */
+		const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+		if (!msg)
+			msg = "no message";
 		bool transient = state && (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0);
 		if (transient && b->reqs[0]->retries < MAX_DEADLOCK_RETRIES) {
 			log_info("writer batch=%d sqlstate=%s retrying", b->n, state);
 			for (int i = 0; i < b->n; i++)
 				b->reqs[i]->retries++;
 			requeue_front(w, b);
-		} else {
-			log_error("writer batch=%d sqlstate=%s error=\"%s\"", b->n, state ? state : "-",
-			          PQresultErrorMessage(res));
+		} else if (b->n > 1) {
+			/* One event the database cannot take must not fail the others, nor
+			 * all of them forever: halve the batch until the failure is alone. */
+			log_warnx("writer batch=%d sqlstate=%s error=\"%s\" bisecting", b->n,
+			          state ? state : "-", msg);
 			for (int i = 0; i < b->n; i++)
-				answer_refused(w, b->reqs[i], DISP(RETRYABLE), CODE(INTERNAL),
-				               "the batch failed in the database; resend later");
+				b->reqs[i]->batch_limit = (b->n + 1) / 2;
+			requeue_front(w, b);
+		} else {
+			log_error("writer event=%s/%s sqlstate=%s error=\"%s\" answered=retryable",
+			          b->reqs[0]->row.merchant, b->reqs[0]->row.event_id, state ? state : "-", msg);
+			answer_refused(w, b->reqs[0], DISP(RETRYABLE), CODE(INTERNAL),
+			               "the database failed to record this event; resend later");
 		}
 	}
 	free(b);
@@ -262,6 +273,15 @@ static void on_batch_done(void *arg, enum pc_db_outcome outcome, const PGresult 
 static void send_batch(struct pc_writer *w)
 {
 	int n = w->queued < w->cfg->batch_max ? w->queued : w->cfg->batch_max;
+	int limit = TAILQ_FIRST(&w->queue)->batch_limit;
+	if (limit > 0) {
+		/* a failed batch's half: only events of it, at the front of the queue */
+		int k = 0;
+		for (struct pc_request *r = TAILQ_FIRST(&w->queue); r && k < limit && r->batch_limit > 0;
+		     r = TAILQ_NEXT(r, stage_link))
+			k++;
+		n = k;
+	}
 	struct batch *b = malloc(sizeof *b + (size_t)n * sizeof b->reqs[0]);
 	if (!b)
 		fatal("writer: malloc");

@@ -13,7 +13,10 @@
  * refuses, whose answer proves everything before it reached the writer's queue.
  * Unlocked, all of them form one batch (seen in the debug log), every bad event
  * gets its own code, the others in the same transaction are approved, and the
- * member never goes below zero. */
+ * member never goes below zero.
+ *
+ * Last, a batch holding one event the database fails on: that one is answered
+ * RETRYABLE, the others are recorded. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -681,6 +684,106 @@ static void test_daemon_mixed_batch(void **state)
 		}
 }
 
+/* One event the database cannot record (a test trigger makes its INSERT fail)
+ * in a batch of 40: the writer halves the failed batch until the failure is
+ * alone; that event is answered RETRYABLE INTERNAL, the 39 others are recorded,
+ * and once the database takes it again the same bytes are recorded. */
+#define POISON_N 40
+#define POISON_AT 17
+static void test_daemon_poison_event(void **state)
+{
+	struct harness *h = HARNESS_STATE(state);
+	const char *m = harness_merchant_ids[1], *mem = "m000001";
+	harness_sql_exec(h,
+		"CREATE FUNCTION t_poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+		"IF NEW.event_id LIKE 'bm-poison-%' THEN RAISE EXCEPTION 'poisoned for the test'; "
+		"END IF; RETURN NEW; END $$", NULL);
+	harness_sql_exec(h, "CREATE TRIGGER t_poison BEFORE INSERT ON ledger "
+	                    "FOR EACH ROW EXECUTE FUNCTION t_poison()", NULL);
+	int64_t before = harness_balance(h, mem);
+	int bisections = harness_log_count(h, "bisecting");
+
+	uint8_t *env[POISON_N + 1];
+	size_t len[POISON_N + 1];
+	for (int i = 0; i <= POISON_N; i++) {
+		char id[32];
+		snprintf(id, sizeof id, i == POISON_AT ? "bm-poison-%02d" : "bm-p-%02d", i);
+		/* the last is a fence, refused before the writer */
+		pc_event *ev = harness_earn(m, id, mem, i == POISON_N ? 0 : 1);
+		env[i] = harness_sign(h, m, ev, &len[i]);
+		harness_event_free(ev);
+	}
+	PGconn *lock = harness_lock_heads(h);
+	struct pc_client *gate = harness_connect(h, harness_merchant_ids[4]);
+	pc_event *gev = harness_earn(harness_merchant_ids[4], "bm-p-gate", "m000004", 1);
+	size_t glen;
+	uint8_t *genv = harness_sign(h, harness_merchant_ids[4], gev, &glen);
+	harness_event_free(gev);
+	assert_int_equal(pc_client_send_frame(gate, PC_MSG_SUBMIT, 1, genv, glen), 0);
+	if (!harness_wait_until(h, 10000, harness_batch_waits, NULL))
+		harness_fail(h, "the writer's batch did not start waiting for the ledger head");
+	struct pc_client *c = harness_connect(h, m);
+	for (int i = 0; i <= POISON_N; i++)
+		assert_int_equal(pc_client_send_frame(c, PC_MSG_SUBMIT, (uint64_t)i + 1, env[i],
+		                                      len[i]), 0);
+	struct harness_result r[POISON_N + 1];
+	memset(r, 0, sizeof r);
+	uint8_t type;
+	uint64_t rid;
+	uint8_t *body = NULL;
+	size_t blen = 0;
+	assert_int_equal(pc_client_read_frame(c, &type, &rid, &body, &blen), 0);
+	assert_int_equal(rid, POISON_N + 1);   /* the fence: all 40 are queued as one */
+	assert_int_equal(harness_result_decode(&r[POISON_N], type, rid, body, blen), 0);
+	harness_expect(h, &r[POISON_N], REJECTED, C(INVALID_AMOUNT), 0);
+	harness_unlock_heads(h, lock);
+
+	struct harness_result gr = {0};
+	body = NULL;
+	assert_int_equal(pc_client_read_frame(gate, &type, &rid, &body, &blen), 0);
+	assert_int_equal(harness_result_decode(&gr, type, rid, body, blen), 0);
+	harness_expect(h, &gr, RECORDED, 0, APPROVED);
+	harness_result_free(&gr);
+	pc_client_close(gate);
+	free(genv);
+	for (int k = 0; k < POISON_N; k++) {
+		body = NULL;
+		assert_int_equal(pc_client_read_frame(c, &type, &rid, &body, &blen), 0);
+		assert_true(rid >= 1 && rid <= POISON_N);
+		assert_null(r[rid - 1].raw);
+		assert_int_equal(harness_result_decode(&r[rid - 1], type, rid, body, blen), 0);
+	}
+	for (int i = 0; i < POISON_N; i++) {
+		if (i == POISON_AT) {
+			harness_expect(h, &r[i], POINTCLEAR__V1__DISPOSITION__RETRYABLE, C(INTERNAL), 0);
+			assert_null(r[i].res->receipt);
+			continue;
+		}
+		harness_expect(h, &r[i], RECORDED, 0, APPROVED);
+		assert_true(harness_receipt_valid(h, &r[i]));
+	}
+	assert_true(harness_log_count(h, "bisecting") > bisections);
+	assert_int_equal(harness_balance(h, mem), before + POISON_N - 1);
+	assert_int_equal(harness_sql_int64(h, "SELECT count(*) FROM ledger WHERE event_id LIKE 'bm-p%'",
+	                                   NULL), POISON_N);   /* 39 and the gate */
+
+	harness_sql_exec(h, "DROP TRIGGER t_poison ON ledger", NULL);
+	harness_sql_exec(h, "DROP FUNCTION t_poison()", NULL);
+	struct harness_result again;
+	harness_submit_envelope(h, m, env[POISON_AT], len[POISON_AT], &again);
+	harness_expect(h, &again, RECORDED, 0, APPROVED);
+	harness_result_free(&again);
+	assert_int_equal(harness_balance(h, mem), before + POISON_N);
+	assert_int_equal(harness_sql_int64(h, "SELECT max(seq) + 1 - count(*) FROM ledger", NULL), 0);
+	harness_check_books(h);
+
+	pc_client_close(c);
+	for (int i = 0; i <= POISON_N; i++) {
+		harness_result_free(&r[i]);
+		free(env[i]);
+	}
+}
+
 static int setup(void **state)
 {
 	struct harness_opts o = {
@@ -703,6 +806,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sql_mixed_batch),
 		cmocka_unit_test(test_daemon_mixed_batch),
+		cmocka_unit_test(test_daemon_poison_event),
 	};
 	return cmocka_run_group_tests_name("integration.batch_mix", tests, setup, teardown);
 }
