@@ -40,6 +40,9 @@ struct pc_conn {
 	uint64_t id;
 	enum conn_state state;
 	struct bufferevent *bev;            /* owns the socket and the SSL */
+	struct evbuffer *staged;            /* frames not yet moved to bev's output; owned */
+	TAILQ_ENTRY(pc_conn) flush_link;    /* on to_flush while staged has bytes */
+	bool flush_queued;
 	char peer[64];
 	char alliance[65], merchant[65];
 	struct pc_request_list verifying;   /* arrival order; released to the writer in order */
@@ -52,11 +55,23 @@ struct pc_conn {
 
 static struct pc_server *srv;
 
+/* Connections with staged frames, and the one event that moves them out. A
+ * database batch answers requests of many connections; staging them lets each
+ * connection hand its answers to TLS as one contiguous buffer, i.e. in as few
+ * records and write calls as its size allows, and run its backpressure checks
+ * once per batch rather than once per answer. */
+static TAILQ_HEAD(, pc_conn) to_flush = TAILQ_HEAD_INITIALIZER(to_flush);
+static struct event *flush_ev;
+
 static void conn_read_frames(struct pc_conn *c);
+static void on_flush(evutil_socket_t fd, short what, void *arg);
 
 void pc_conn_init(struct pc_server *s)
 {
 	srv = s;
+	flush_ev = event_new(srv->base, -1, 0, on_flush, NULL);
+	if (!flush_ev)
+		fatalx("conn: event_new failed");
 }
 
 static struct pc_conn_list *state_list(enum conn_state st)
@@ -98,6 +113,13 @@ static void conn_close(struct pc_conn *c, const char *reason)
 	         c->merchant[0] ? c->merchant : "-", c->peer, reason, c->inflight);
 	detach_requests(&c->verifying);
 	detach_requests(&c->waiting);
+	/* Bytes still staged would have sat unwritten in bev's output until the next
+	 * write event, which a freed bev never gets: drop them the same way. */
+	if (c->flush_queued)
+		TAILQ_REMOVE(&to_flush, c, flush_link);
+	c->flush_queued = false;
+	evbuffer_free(c->staged);
+	c->staged = NULL;
 	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 	if (ssl && c->state != CONN_HANDSHAKE && !c->said_goodbye)
 		SSL_shutdown(ssl);   /* best effort close_notify: libevent sends none */
@@ -108,14 +130,24 @@ static void conn_close(struct pc_conn *c, const char *reason)
 	event_active(srv->reap_ev, EV_READ, 0);
 }
 
+/* Every frame goes through staged, so frames keep the order they were sent in. */
 static void send_frame(struct pc_conn *c, uint8_t type, uint64_t rid, const uint8_t *body, size_t len)
 {
 	uint8_t hdr[PC_FRAME_HEADER_SIZE];
 	pc_frame_header_encode(hdr, type, rid, len);
-	struct evbuffer *out = bufferevent_get_output(c->bev);
-	evbuffer_add(out, hdr, sizeof hdr);
-	if (len)
-		evbuffer_add(out, body, len);
+	if (evbuffer_add(c->staged, hdr, sizeof hdr) < 0 || (len && evbuffer_add(c->staged, body, len) < 0))
+		fatalx("conn: evbuffer_add failed");
+	if (!c->flush_queued) {
+		c->flush_queued = true;
+		TAILQ_INSERT_TAIL(&to_flush, c, flush_link);
+		event_active(flush_ev, EV_WRITE, 0);
+	}
+}
+
+/* Answers not yet written: what the client has not taken plus what is staged. */
+static size_t conn_out_len(const struct pc_conn *c)
+{
+	return evbuffer_get_length(bufferevent_get_output(c->bev)) + evbuffer_get_length(c->staged);
 }
 
 static void send_protocol_error(struct pc_conn *c, uint64_t rid, pc_code code, const char *msg)
@@ -148,7 +180,7 @@ static void conn_drain(struct pc_conn *c, uint64_t rid, pc_code code, const char
 
 static void conn_drained(struct pc_conn *c)
 {
-	if (c->said_goodbye || evbuffer_get_length(bufferevent_get_output(c->bev)) != 0)
+	if (c->said_goodbye || conn_out_len(c) != 0)
 		return;
 	c->said_goodbye = true;
 	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
@@ -159,8 +191,7 @@ static void conn_drained(struct pc_conn *c)
 static bool conn_may_read(const struct pc_conn *c)
 {
 	return c->state == CONN_ACTIVE && !srv->global_paused &&
-	       c->inflight < srv->cfg.conn_max_inflight &&
-	       evbuffer_get_length(bufferevent_get_output(c->bev)) < OUT_HIGH;
+	       c->inflight < srv->cfg.conn_max_inflight && conn_out_len(c) < OUT_HIGH;
 }
 
 static void conn_pause(struct pc_conn *c)
@@ -178,7 +209,7 @@ static void conn_resume(struct pc_conn *c)
 		return;
 	if (c->inflight >= srv->cfg.conn_max_inflight / 2 + 1 && srv->cfg.conn_max_inflight > 1)
 		return;   /* hysteresis: wait until half the window is answered */
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > OUT_LOW)
+	if (conn_out_len(c) > OUT_LOW)
 		return;
 	bufferevent_enable(c->bev, EV_READ);
 	c->reading = true;
@@ -210,7 +241,9 @@ static void global_check(void)
 	}
 }
 
-static void dispatch(struct pc_conn *c, const struct pc_frame_header *h, uint8_t *body, size_t len)
+/* A SUBMIT joins to_verify, handed to the workers once the read is parsed. */
+static void dispatch(struct pc_conn *c, const struct pc_frame_header *h, uint8_t *body, size_t len,
+                     struct pc_request_list *to_verify)
 {
 	switch (h->type) {
 	case PC_MSG_SUBMIT: {
@@ -221,7 +254,7 @@ static void dispatch(struct pc_conn *c, const struct pc_frame_header *h, uint8_t
 		TAILQ_INSERT_TAIL(&c->verifying, r, conn_link);
 		c->inflight++;
 		srv->live_requests++;
-		pc_verify_submit(srv->verify, r);
+		TAILQ_INSERT_TAIL(to_verify, r, stage_link);
 		break;
 	}
 	case PC_MSG_PING:
@@ -235,7 +268,7 @@ static void dispatch(struct pc_conn *c, const struct pc_frame_header *h, uint8_t
 	}
 }
 
-static void conn_read_frames(struct pc_conn *c)
+static void read_frames(struct pc_conn *c, struct pc_request_list *to_verify)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 	while (c->state == CONN_ACTIVE) {
@@ -279,9 +312,19 @@ static void conn_read_frames(struct pc_conn *c)
 			evbuffer_remove(in, body, body_len);
 		}
 		c->deadline_us = 0;
-		dispatch(c, &h, body, body_len);
+		dispatch(c, &h, body, body_len, to_verify);
 		global_check();
 	}
+}
+
+/* Parses every complete frame buffered, then queues its SUBMITs to the workers
+ * with one lock and one wake-up instead of one per request. */
+static void conn_read_frames(struct pc_conn *c)
+{
+	struct pc_request_list to_verify = TAILQ_HEAD_INITIALIZER(to_verify);
+	read_frames(c, &to_verify);
+	if (!TAILQ_EMPTY(&to_verify))
+		pc_verify_submit(srv->verify, &to_verify);
 }
 
 static void on_read(struct bufferevent *bev, void *arg)
@@ -368,6 +411,9 @@ void pc_conn_accept(evutil_socket_t fd, const struct sockaddr *sa, int salen)
 	c->id = ++srv->next_conn_id;
 	TAILQ_INIT(&c->verifying);
 	TAILQ_INIT(&c->waiting);
+	c->staged = evbuffer_new();
+	if (!c->staged)
+		fatalx("conn: evbuffer_new failed");
 	char host[48], port[8];
 	if (getnameinfo(sa, (socklen_t)salen, host, sizeof host, port, sizeof port,
 	                NI_NUMERICHOST | NI_NUMERICSERV) == 0)
@@ -431,6 +477,8 @@ void pc_conn_on_verified(struct pc_request *r, void *arg)
 	conn_release(c);
 }
 
+/* The connection's resume check runs once its answers are flushed (on_flush):
+ * every answer to a connection that is still there stages a frame. */
 void pc_conn_answer(struct pc_request *r, uint8_t *body, size_t len)
 {
 	struct pc_conn *c = r->conn;
@@ -444,9 +492,34 @@ void pc_conn_answer(struct pc_request *r, uint8_t *body, size_t len)
 	free(body);
 	pc_request_free(r);
 	srv->live_requests--;
-	if (c && c->state == CONN_ACTIVE)
-		conn_resume(c);
 	global_check();
+}
+
+/* Moves c's staged frames to its bufferevent as one contiguous chain: libevent
+ * 2.1 passes one chain per SSL_write, and each SSL_write makes its own TLS
+ * records, so one chain per batch gives full-size records. */
+static void conn_flush(struct pc_conn *c)
+{
+	TAILQ_REMOVE(&to_flush, c, flush_link);
+	c->flush_queued = false;
+	if (evbuffer_pullup(c->staged, -1) == NULL && evbuffer_get_length(c->staged) != 0)
+		fatalx("conn: evbuffer_pullup failed");
+	if (evbuffer_add_buffer(bufferevent_get_output(c->bev), c->staged) < 0)
+		fatalx("conn: evbuffer_add_buffer failed");
+	if (c->state == CONN_ACTIVE)
+		conn_resume(c);   /* may read and stage more: c is queued again then */
+}
+
+/* Runs once per loop iteration in which frames were staged; closed connections
+ * have left to_flush already. */
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	struct pc_conn *c;
+	while ((c = TAILQ_FIRST(&to_flush)) != NULL)
+		conn_flush(c);
 }
 
 /* True when the rest of a frame has arrived but not been read: in the socket, or

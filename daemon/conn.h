@@ -21,8 +21,10 @@ void pc_conn_accept(evutil_socket_t fd, const struct sockaddr *sa, int salen);
 /* A worker finished with r (VERIFIED or REJECTED). */
 void pc_conn_on_verified(struct pc_request *r, void *arg);
 
-/* The writer's answer: sends body as r's SUBMIT_RESULT (if its connection is
- * still there), frees body and r. */
+/* The writer's answer: stages body as r's SUBMIT_RESULT (if its connection is
+ * still there), frees body and r. Everything staged for a connection reaches its
+ * bufferevent together, from one event that runs after the callbacks already
+ * pending in this loop iteration. */
 void pc_conn_answer(struct pc_request *r, uint8_t *body, size_t len);
 
 /* Closes connections whose handshake or frame deadline passed. */

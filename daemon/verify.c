@@ -15,6 +15,7 @@ struct pc_verify {
 	struct pc_request_list jobs;
 	struct pc_request_list done;
 	bool stopping;
+	int idle;                 /* workers waiting for jobs */
 	int pending;              /* loop thread only */
 	int nthreads;
 	pthread_t *threads;
@@ -28,8 +29,11 @@ static void *worker_main(void *arg)
 	struct pc_verify *v = arg;
 	pthread_mutex_lock(&v->lock);
 	for (;;) {
-		while (!v->stopping && TAILQ_EMPTY(&v->jobs))
+		while (!v->stopping && TAILQ_EMPTY(&v->jobs)) {
+			v->idle++;
 			pthread_cond_wait(&v->wake, &v->lock);
+			v->idle--;
+		}
 		if (v->stopping)
 			break;
 		struct pc_request *r = TAILQ_FIRST(&v->jobs);
@@ -44,8 +48,14 @@ static void *worker_main(void *arg)
 		pthread_mutex_lock(&v->lock);
 		bool was_empty = TAILQ_EMPTY(&v->done);
 		TAILQ_INSERT_TAIL(&v->done, r, stage_link);
+		pthread_mutex_unlock(&v->lock);
+		/* Outside the lock: event_active takes the loop's own lock and writes to
+		 * its wake-up descriptor, and the loop, once woken, wants this lock to
+		 * drain done; holding it here made the loop block on it. Results pushed
+		 * meanwhile by other workers ride on this activation. */
 		if (was_empty)
 			event_active(v->done_ev, EV_READ, 0);
+		pthread_mutex_lock(&v->lock);
 	}
 	pthread_mutex_unlock(&v->lock);
 	return NULL;
@@ -96,14 +106,27 @@ struct pc_verify *pc_verify_new(struct event_base *base, int threads,
 	return v;
 }
 
-void pc_verify_submit(struct pc_verify *v, struct pc_request *r)
+void pc_verify_submit(struct pc_verify *v, struct pc_request_list *reqs)
 {
-	r->stage = PC_REQ_VERIFYING;
-	v->pending++;
+	struct pc_request *r;
+	int n = 0;
+	TAILQ_FOREACH(r, reqs, stage_link) {
+		r->stage = PC_REQ_VERIFYING;
+		n++;
+	}
+	v->pending += n;
 	pthread_mutex_lock(&v->lock);
-	TAILQ_INSERT_TAIL(&v->jobs, r, stage_link);
-	pthread_cond_signal(&v->wake);
+	TAILQ_CONCAT(&v->jobs, reqs, stage_link);
+	int idle = v->idle;
 	pthread_mutex_unlock(&v->lock);
+	/* A worker that is not waiting takes the next job before it sleeps, so only
+	 * idle workers need waking, and no more of them than there are jobs. Woken
+	 * after the unlock: a worker woken under the lock blocks on it at once. */
+	if (idle > 0 && n >= idle)
+		pthread_cond_broadcast(&v->wake);
+	else
+		for (int i = 0; i < n && i < idle; i++)
+			pthread_cond_signal(&v->wake);
 }
 
 int pc_verify_pending(const struct pc_verify *v)

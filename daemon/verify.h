@@ -16,7 +16,8 @@ struct pc_verify;
 /* done is called on the loop thread for each request, stage VERIFIED or REJECTED. */
 struct pc_verify *pc_verify_new(struct event_base *base, int threads,
                                 void (*done)(struct pc_request *r, void *arg), void *arg);
-void pc_verify_submit(struct pc_verify *v, struct pc_request *r);
+/* Moves every request on reqs (left empty) to the workers, under one lock. */
+void pc_verify_submit(struct pc_verify *v, struct pc_request_list *reqs);
 int pc_verify_pending(const struct pc_verify *v);   /* submitted, not yet handed back */
 void pc_verify_free(struct pc_verify *v);            /* joins the threads */
 
