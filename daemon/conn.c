@@ -135,7 +135,8 @@ static void send_frame(struct pc_conn *c, uint8_t type, uint64_t rid, const uint
 {
 	uint8_t hdr[PC_FRAME_HEADER_SIZE];
 	pc_frame_header_encode(hdr, type, rid, len);
-	if (evbuffer_add(c->staged, hdr, sizeof hdr) < 0 || (len && evbuffer_add(c->staged, body, len) < 0))
+	if (evbuffer_add(c->staged, hdr, sizeof hdr) < 0 ||
+	    (len && evbuffer_add(c->staged, body, len) < 0))
 		fatalx("conn: evbuffer_add failed");
 	if (!c->flush_queued) {
 		c->flush_queued = true;
