@@ -797,7 +797,7 @@ int cmd_bench(struct pc_cli *ctx, int argc, char **argv)
 	struct closed_out main_run = {0}, naive = {0};
 	struct sweep_point pts[MAX_RATES];
 	struct idle_out idle = {0};
-	double verify_rate;
+	double verify_rate, verify_after = 0;
 	int npts = 0, rc;
 	ssize_t sl;
 	long nofile;
@@ -879,6 +879,16 @@ int cmd_bench(struct pc_cli *ctx, int argc, char **argv)
 		goto out;
 	if (closed_phase(&b, "result", b.o.warmup, b.o.duration, &main_run) != 0)
 		goto out;
+	/* This machine's speed drifts within minutes (shared hosts): the limit is taken
+	 * again right after the run, and the ratio is against the higher of the two. */
+	daemon_stop(&b);
+	progress("measuring Ed25519 verification on one core again for %.0f s", VERIFY_SECONDS);
+	verify_after = measure_verify(&b);
+	printf("limit: Ed25519 verify on one core = %.0f/s right after the run\n", verify_after);
+	fflush(stdout);
+	if (b.o.rates && (daemon_start(&b, "sweep", false) != 0 || client_start(&b) != 0 ||
+	                  client_connect(&b) != 0))
+		goto out;
 	if (b.o.rates && sweep(&b, main_run.rate, pts, &npts) != 0)
 		goto out;
 	daemon_stop(&b);
@@ -904,7 +914,10 @@ int cmd_bench(struct pc_cli *ctx, int argc, char **argv)
 	printf("\n==== pointclear bench summary (%ld cores, %d merchants, %d members,"
 	       " %d connections x %d pipelined) ====\n",
 	       b.ncpu, b.o.merchants, b.o.members, b.o.connections, b.o.pipeline);
-	printf("limits: ed25519 verify 1 core = %.0f/s", verify_rate);
+	printf("limits: ed25519 verify 1 core = %.0f/s before, %.0f/s after the run", verify_rate,
+	       verify_after);
+	if (verify_after > verify_rate)
+		verify_rate = verify_after;
 	if (b.o.baseline)
 		printf("; naive baseline (1 txn/event, %d conns) = %.0f/s", b.o.connections,
 		       naive.rate);
@@ -916,7 +929,7 @@ int cmd_bench(struct pc_cli *ctx, int argc, char **argv)
 	{
 		double rv = verify_rate > 0 ? main_run.rate / verify_rate : 0;
 
-		printf("ratios: %.2f of one-core verification (target >= 0.60 for 60 s: %s)", rv,
+		printf("ratios: %.2f of one-core verification, the higher limit (target >= 0.60 for 60 s: %s)", rv,
 		       main_run.window_s >= 60 ? verdict(rv >= 0.60)
 		       : rv >= 0.60 ? "PASS for a shorter window only" : "MISS");
 		if (b.o.baseline && naive.rate > 0) {
