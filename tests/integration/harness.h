@@ -240,6 +240,10 @@ struct harness_burst {
 	int other;
 };
 
+/* Sends SUBMIT bodies env[from..n-1] on c, env[i] with request id i + 1, without
+ * reading. 0, or -1 when a send failed. */
+int harness_send_all(struct pc_client *c, uint8_t *const *env, const size_t *len, int from,
+                     int n);
 /* Sends the n SUBMIT bodies env[i] (len[i] bytes) at once on c, request ids 1..n,
  * then reads n answers, each id answered exactly once, and counts them into out.
  * No cmocka inside: client threads call it. 0, or -1 with err. */
@@ -285,6 +289,21 @@ PGconn *harness_lock_heads(struct harness *h);
 void harness_unlock_heads(struct harness *h, PGconn *lock);
 /* True when a pc_apply_batch call waits for a lock, seen from pg_stat_activity. */
 bool harness_batch_waits(struct harness *h, void *unused);
+
+/* The writer held behind a locked ledger head: harness_hold_writer locks the
+ * heads, sends one earn of 1 point (event_id, to member) on a connection of
+ * merchant's own, and returns once that batch waits for the lock, so events sent
+ * after it queue in the writer. harness_release_writer unlocks and expects the
+ * gate event RECORDED and APPROVED. */
+struct harness_gate {
+	PGconn *lock;
+	struct pc_client *c;
+	uint8_t *env;
+	size_t len;
+};
+void harness_hold_writer(struct harness *h, struct harness_gate *g, const char *merchant,
+                         const char *event_id, const char *member);
+void harness_release_writer(struct harness *h, struct harness_gate *g);
 
 int64_t harness_balance(struct harness *h, const char *member);
 int64_t harness_held(struct harness *h, const char *member);

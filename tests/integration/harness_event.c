@@ -453,6 +453,15 @@ bool harness_leaf_valid(const struct harness_result *r)
 	return memcmp(hash, r->body->leaf_hash.data, PC_HASH_SIZE) == 0;
 }
 
+int harness_send_all(struct pc_client *c, uint8_t *const *env, const size_t *len, int from,
+                     int n)
+{
+	for (int i = from; i < n; i++)
+		if (pc_client_send_frame(c, PC_MSG_SUBMIT, (uint64_t)i + 1, env[i], len[i]) != 0)
+			return -1;
+	return 0;
+}
+
 int harness_burst(struct pc_client *c, uint8_t *const *env, const size_t *len, int n,
                   struct harness_burst *out, char *err, size_t errlen)
 {
@@ -460,11 +469,9 @@ int harness_burst(struct pc_client *c, uint8_t *const *env, const size_t *len, i
 		snprintf(err, errlen, "nothing to send");
 		return -1;
 	}
-	for (int i = 0; i < n; i++) {
-		if (pc_client_send_frame(c, PC_MSG_SUBMIT, (uint64_t)i + 1, env[i], len[i]) != 0) {
-			snprintf(err, errlen, "send %d failed", i);
-			return -1;
-		}
+	if (harness_send_all(c, env, len, 0, n) != 0) {
+		snprintf(err, errlen, "sending the burst failed");
+		return -1;
 	}
 	bool *seen = calloc((size_t)n, sizeof *seen);
 	if (!seen) {
@@ -506,4 +513,37 @@ int harness_burst(struct pc_client *c, uint8_t *const *env, const size_t *len, i
 out:
 	free(seen);
 	return rc;
+}
+
+void harness_hold_writer(struct harness *h, struct harness_gate *g, const char *merchant,
+                         const char *event_id, const char *member)
+{
+	g->lock = harness_lock_heads(h);
+	g->c = harness_connect(h, merchant);
+	pc_event *ev = harness_earn(merchant, event_id, member, 1);
+	g->env = harness_sign(h, merchant, ev, &g->len);
+	harness_event_free(ev);
+	if (pc_client_send_frame(g->c, PC_MSG_SUBMIT, 1, g->env, g->len) != 0)
+		harness_fail(h, "sending the gate event failed");
+	if (!harness_wait_until(h, 10000, harness_batch_waits, NULL))
+		harness_fail(h, "the writer's batch did not start waiting for the ledger head");
+}
+
+void harness_release_writer(struct harness *h, struct harness_gate *g)
+{
+	harness_unlock_heads(h, g->lock);
+	struct harness_result r = {0};
+	uint8_t type;
+	uint64_t rid;
+	uint8_t *body = NULL;
+	size_t blen = 0;
+	if (pc_client_read_frame(g->c, &type, &rid, &body, &blen) != 0 ||
+	    harness_result_decode(&r, type, rid, body, blen) != 0)
+		harness_fail(h, "no answer to the gate event");
+	harness_expect(h, &r, POINTCLEAR__V1__DISPOSITION__RECORDED, 0,
+	               POINTCLEAR__V1__STATUS__APPROVED);
+	harness_result_free(&r);
+	pc_client_close(g->c);
+	free(g->env);
+	memset(g, 0, sizeof *g);
 }

@@ -545,16 +545,8 @@ static void test_daemon_mixed_batch(void **state)
 	}
 
 	/* hold the writer: its next batch (the gate) waits for the ledger head */
-	PGconn *lock = harness_lock_heads(h);
-	struct pc_client *gate = harness_connect(h, harness_merchant_ids[4]);
-	pc_event *gev = harness_earn(harness_merchant_ids[4], "bm-gate", "m000004", 1);
-	size_t glen;
-	uint8_t *genv = harness_sign(h, harness_merchant_ids[4], gev, &glen);
-	harness_event_free(gev);
-	if (pc_client_send_frame(gate, PC_MSG_SUBMIT, 1, genv, glen) != 0)
-		harness_fail(h, "sending the gate event failed");
-	if (!harness_wait_until(h, 10000, harness_batch_waits, NULL))
-		harness_fail(h, "the writer's batch did not start waiting for the ledger head");
+	struct harness_gate gate;
+	harness_hold_writer(h, &gate, harness_merchant_ids[4], "bm-gate", "m000004");
 
 	/* pipeline everything, interleaved across the connections */
 	for (int i = 0; i < MAX_ITEMS; i++)
@@ -576,20 +568,7 @@ static void test_daemon_mixed_batch(void **state)
 		harness_expect(h, &l->items[l->n - 1].r, REJECTED, C(INVALID_AMOUNT), 0);
 	}
 	assert_true(harness_batch_waits(h, NULL));
-	harness_unlock_heads(h, lock);
-
-	struct harness_result gr;
-	uint8_t type;
-	uint64_t rid;
-	uint8_t *body = NULL;
-	size_t blen;
-	if (pc_client_read_frame(gate, &type, &rid, &body, &blen) != 0 ||
-	    harness_result_decode(&gr, type, rid, body, blen) != 0)
-		harness_fail(h, "no answer to the gate event");
-	harness_expect(h, &gr, RECORDED, 0, APPROVED);
-	harness_result_free(&gr);
-	pc_client_close(gate);
-	free(genv);
+	harness_release_writer(h, &gate);
 	for (int k = 0; k < NCONN; k++) {
 		struct lane *l = &lanes[k];
 		for (int i = 0; i < l->n - 1; i++)
@@ -713,19 +692,10 @@ static void test_daemon_poison_event(void **state)
 		env[i] = harness_sign(h, m, ev, &len[i]);
 		harness_event_free(ev);
 	}
-	PGconn *lock = harness_lock_heads(h);
-	struct pc_client *gate = harness_connect(h, harness_merchant_ids[4]);
-	pc_event *gev = harness_earn(harness_merchant_ids[4], "bm-p-gate", "m000004", 1);
-	size_t glen;
-	uint8_t *genv = harness_sign(h, harness_merchant_ids[4], gev, &glen);
-	harness_event_free(gev);
-	assert_int_equal(pc_client_send_frame(gate, PC_MSG_SUBMIT, 1, genv, glen), 0);
-	if (!harness_wait_until(h, 10000, harness_batch_waits, NULL))
-		harness_fail(h, "the writer's batch did not start waiting for the ledger head");
+	struct harness_gate gate;
+	harness_hold_writer(h, &gate, harness_merchant_ids[4], "bm-p-gate", "m000004");
 	struct pc_client *c = harness_connect(h, m);
-	for (int i = 0; i <= POISON_N; i++)
-		assert_int_equal(pc_client_send_frame(c, PC_MSG_SUBMIT, (uint64_t)i + 1, env[i],
-		                                      len[i]), 0);
+	assert_int_equal(harness_send_all(c, env, len, 0, POISON_N + 1), 0);
 	struct harness_result r[POISON_N + 1];
 	memset(r, 0, sizeof r);
 	uint8_t type;
@@ -736,16 +706,7 @@ static void test_daemon_poison_event(void **state)
 	assert_int_equal(rid, POISON_N + 1);   /* the fence: all 40 are queued as one */
 	assert_int_equal(harness_result_decode(&r[POISON_N], type, rid, body, blen), 0);
 	harness_expect(h, &r[POISON_N], REJECTED, C(INVALID_AMOUNT), 0);
-	harness_unlock_heads(h, lock);
-
-	struct harness_result gr = {0};
-	body = NULL;
-	assert_int_equal(pc_client_read_frame(gate, &type, &rid, &body, &blen), 0);
-	assert_int_equal(harness_result_decode(&gr, type, rid, body, blen), 0);
-	harness_expect(h, &gr, RECORDED, 0, APPROVED);
-	harness_result_free(&gr);
-	pc_client_close(gate);
-	free(genv);
+	harness_release_writer(h, &gate);
 	for (int k = 0; k < POISON_N; k++) {
 		body = NULL;
 		assert_int_equal(pc_client_read_frame(c, &type, &rid, &body, &blen), 0);

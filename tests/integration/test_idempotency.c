@@ -189,6 +189,26 @@ static void test_same_id_other_merchant(void **state)
 #define BURST 6
 
 /* One connection, all frames sent before any answer is read. */
+/* Sends n SUBMIT bodies on c at once (request ids 1..n) and reads one answer to
+ * each into r[i]. */
+static void send_all_read_all(struct pc_client *c, uint8_t *const *env, const size_t *len,
+                              int n, struct harness_result *r)
+{
+	assert_int_equal(harness_send_all(c, env, len, 0, n), 0);
+	memset(r, 0, (size_t)n * sizeof *r);
+	for (int k = 0; k < n; k++) {
+		uint8_t type;
+		uint64_t rid;
+		uint8_t *body = NULL;
+		size_t blen = 0;
+		assert_int_equal(pc_client_read_frame(c, &type, &rid, &body, &blen), 0);
+		assert_true(rid >= 1 && rid <= (uint64_t)n);
+		assert_null(r[rid - 1].raw);
+		assert_int_equal(harness_result_decode(&r[rid - 1], type, rid, body, blen), 0);
+		assert_int_equal(type, PC_MSG_SUBMIT_RESULT);
+	}
+}
+
 static void test_burst_duplicates(void **state)
 {
 	struct harness *h = HARNESS_STATE(state);
@@ -204,28 +224,13 @@ static void test_burst_duplicates(void **state)
 	harness_event_free(y);
 	harness_event_free(z);
 	/* x x y x z x */
-	const uint8_t *env[BURST] = {ex, ex, ey, ex, ez, ex};
+	uint8_t *env[BURST] = {ex, ex, ey, ex, ez, ex};
 	size_t len[BURST] = {lx, lx, ly, lx, lz, lx};
 
 	int64_t n = harness_ledger_count(h);
 	struct pc_client *c = harness_connect(h, "bookshop");
-	for (int i = 0; i < BURST; i++)
-		assert_int_equal(pc_client_send_frame(c, PC_MSG_SUBMIT, 100 + (uint64_t)i, env[i],
-		                                      len[i]), 0);
 	struct harness_result r[BURST];
-	memset(r, 0, sizeof r);
-	for (int k = 0; k < BURST; k++) {
-		uint8_t type;
-		uint64_t rid;
-		uint8_t *body = NULL;
-		size_t blen = 0;
-		assert_int_equal(pc_client_read_frame(c, &type, &rid, &body, &blen), 0);
-		assert_true(rid >= 100 && rid < 100 + BURST);
-		struct harness_result *slot = &r[rid - 100];
-		assert_null(slot->raw);   /* one answer per request */
-		assert_int_equal(harness_result_decode(slot, type, rid, body, blen), 0);
-		assert_int_equal(type, PC_MSG_SUBMIT_RESULT);
-	}
+	send_all_read_all(c, env, len, BURST, r);
 	pc_client_close(c);
 
 	/* x: one RECORDED, the rest REPLAYED, all with the same receipt */
@@ -261,27 +266,6 @@ static void test_burst_duplicates(void **state)
 	free(ey);
 	free(ez);
 	harness_check_books(h);
-}
-
-/* Sends n SUBMIT bodies on c at once (request ids 1..n) and reads one answer to
- * each into r[i]. */
-static void send_all_read_all(struct pc_client *c, uint8_t *const *env, const size_t *len,
-                              int n, struct harness_result *r)
-{
-	for (int i = 0; i < n; i++)
-		assert_int_equal(pc_client_send_frame(c, PC_MSG_SUBMIT, (uint64_t)i + 1, env[i],
-		                                      len[i]), 0);
-	memset(r, 0, (size_t)n * sizeof *r);
-	for (int k = 0; k < n; k++) {
-		uint8_t type;
-		uint64_t rid;
-		uint8_t *body = NULL;
-		size_t blen = 0;
-		assert_int_equal(pc_client_read_frame(c, &type, &rid, &body, &blen), 0);
-		assert_true(rid >= 1 && rid <= (uint64_t)n);
-		assert_null(r[rid - 1].raw);
-		assert_int_equal(harness_result_decode(&r[rid - 1], type, rid, body, blen), 0);
-	}
 }
 
 static uint64_t tree_size_of(const struct harness_result *r)
@@ -320,9 +304,7 @@ static void test_replay_from_shared_tree(void **state)
 	struct pc_client *c = harness_connect(h, m);
 	assert_int_equal(pc_client_send_frame(c, PC_MSG_SUBMIT, 1, env[0], len[0]), 0);
 	assert_true(harness_wait_until(h, 10000, harness_batch_waits, NULL));
-	for (int i = 1; i < SHARED + 2; i++)
-		assert_int_equal(pc_client_send_frame(c, PC_MSG_SUBMIT, (uint64_t)i + 1, env[i],
-		                                      len[i]), 0);
+	assert_int_equal(harness_send_all(c, env, len, 1, SHARED + 2), 0);
 	struct harness_result first[SHARED + 2];
 	memset(first, 0, sizeof first);
 	uint8_t type;
