@@ -119,9 +119,10 @@ static struct pc_receipt_tree *tree_for(struct trees *ts, const char *alliance, 
 	return ts->t[ts->n++] = pc_receipt_tree_new(alliance, first, size);
 }
 
-/* A row's entry into its tree: an answer row speaks of its request's event, a
- * context row (index 0) names its own. */
-static void place_row(struct trees *ts, const PGresult *res, int row, const struct pc_request *r)
+/* A row's entry into its tree, which it returns: an answer row speaks of its
+ * request's event, a context row (index 0) names its own. */
+static struct pc_receipt_tree *place_row(struct trees *ts, const PGresult *res, int row,
+                                         const struct pc_request *r)
 {
 	if (PQgetlength(res, row, PC_COL_LEAF_HASH) != 32 || NUL(PC_COL_TREE_FIRST) ||
 	    NUL(PC_COL_TREE_SIZE))
@@ -149,19 +150,18 @@ static void place_row(struct trees *ts, const PGresult *res, int row, const stru
 	if (pc_receipt_tree_set(t, &rec) != 0)
 		fatalx("writer: entry %s/%llu does not fit its receipt tree", rec.alliance,
 		       (unsigned long long)rec.sequence);
+	return t;
 }
 
-static void answer_row(struct pc_writer *w, struct trees *ts, const PGresult *res, int row,
-                       struct pc_request *r)
+/* t: the sealed tree of a recorded or replayed event's receipt, else NULL. */
+static void answer_row(struct pc_writer *w, const struct pc_receipt_tree *t, const PGresult *res,
+                       int row, struct pc_request *r)
 {
 	int disposition = pc_pg_int2(COL(PC_COL_DISPOSITION));
 	size_t len;
 	uint8_t *body;
 
-	if (disposition == 1 || disposition == 2) {
-		size_t size = (size_t)pc_pg_int4(COL(PC_COL_TREE_SIZE));
-		struct pc_receipt_tree *t = tree_for(ts, r->row.alliance,
-		                                     (uint64_t)pc_pg_int8(COL(PC_COL_TREE_FIRST)), size);
+	if (t) {
 		body = pc_result_recorded(disposition == 1 ? DISP(RECORDED) : DISP(REPLAYED), t,
 		                          (uint64_t)pc_pg_int8(COL(PC_COL_SEQ)), &len);
 	} else {
@@ -178,34 +178,43 @@ static void answer_batch(struct pc_writer *w, struct batch *b, const PGresult *r
 {
 	int rows = PQntuples(res);
 	struct trees ts = { 0 };
-	int answers = 0;
+	/* tree_of[i]: the tree of event i + 1's receipt, NULL when it gets none */
+	struct pc_receipt_tree **tree_of = calloc((size_t)b->n, sizeof *tree_of);
+	int *row_of = malloc((size_t)b->n * sizeof *row_of);
+	if (!tree_of || !row_of)
+		fatal("writer: calloc");
+	for (int i = 0; i < b->n; i++)
+		row_of[i] = -1;
 	for (int row = 0; row < rows; row++) {
 		int idx = pc_pg_int4(COL(PC_COL_IDX));
 		int disposition = pc_pg_int2(COL(PC_COL_DISPOSITION));
 		if (idx < 0 || idx > b->n)
 			fatalx("writer: batch result row %d names event %d of %d", row, idx, b->n);
+		if (idx > 0 && row_of[idx - 1] >= 0)
+			fatalx("writer: event %d of the batch answered twice", idx);
 		if (idx > 0)
-			answers++;
-		if (idx == 0 || disposition == 1 || disposition == 2)
-			place_row(&ts, res, row, idx > 0 ? b->reqs[idx - 1] : NULL);
+			row_of[idx - 1] = row;
+		if (idx == 0 || disposition == 1 || disposition == 2) {
+			struct pc_receipt_tree *t = place_row(&ts, res, row, idx > 0 ? b->reqs[idx - 1] : NULL);
+			if (idx > 0)
+				tree_of[idx - 1] = t;
+		}
 	}
-	if (answers != b->n)
-		fatalx("writer: batch of %d answered with %d rows", b->n, answers);
+	for (int i = 0; i < b->n; i++)
+		if (row_of[i] < 0)
+			fatalx("writer: event %d of the batch has no result row", i + 1);
 	for (int i = 0; i < ts.n; i++)
 		if (pc_receipt_tree_seal(ts.t[i]) != 0)
 			fatalx("writer: a receipt tree of this batch misses entries");
-	for (int row = 0; row < rows; row++) {
-		int idx = pc_pg_int4(COL(PC_COL_IDX));
-		if (idx == 0)
-			continue;
-		if (!b->reqs[idx - 1])
-			fatalx("writer: event %d of the batch answered twice", idx);
-		answer_row(w, &ts, res, row, b->reqs[idx - 1]);
-		b->reqs[idx - 1] = NULL;
+	for (int i = 0; i < b->n; i++) {
+		answer_row(w, tree_of[i], res, row_of[i], b->reqs[i]);
+		b->reqs[i] = NULL;
 	}
 	for (int i = 0; i < ts.n; i++)
 		pc_receipt_tree_free(ts.t[i]);
 	free(ts.t);
+	free(tree_of);
+	free(row_of);
 }
 #undef COL
 #undef NUL

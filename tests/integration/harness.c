@@ -734,46 +734,43 @@ int64_t harness_ledger_count(struct harness *h)
 	return harness_sql_int64(h, "SELECT count(*) FROM ledger", NULL);
 }
 
+/* Each query counts what breaks one rule of the books; its message names it. */
+static const struct {
+	const char *sql, *fmt;
+} book_rules[] = {
+	{ "SELECT count(*) FROM (SELECT alliance_id, seq FROM postings "
+	  "GROUP BY 1, 2 HAVING sum(amount) <> 0) x",
+	  "%" PRId64 " ledger entries have postings that do not balance" },
+	{ "SELECT count(*) FROM postings p JOIN ledger l USING (alliance_id, seq) "
+	  "WHERE l.status <> 1",
+	  "%" PRId64 " postings belong to declined entries" },
+	{ "SELECT count(*) FROM postings p LEFT JOIN ledger l USING (alliance_id, seq) "
+	  "WHERE l.seq IS NULL",
+	  "%" PRId64 " postings without a ledger entry" },
+	{ "SELECT (SELECT coalesce(sum(balance), 0) FROM members)"
+	  " + (SELECT coalesce(sum(balance), 0) FROM accounts)",
+	  "members plus merchant accounts sum to %" PRId64 ", not 0" },
+	{ "SELECT count(*) FROM members m WHERE m.balance <> coalesce((SELECT sum(p.amount) "
+	  "FROM postings p WHERE p.alliance_id = m.alliance_id AND p.account_kind = 1 "
+	  "AND p.owner_id = m.member_id), 0)",
+	  "%" PRId64 " members' balances differ from their postings" },
+	{ "SELECT count(*) FROM accounts a WHERE a.balance <> coalesce((SELECT sum(p.amount) "
+	  "FROM postings p WHERE p.alliance_id = a.alliance_id "
+	  "AND p.account_kind = a.account_kind AND p.owner_id = a.owner_id), 0)",
+	  "%" PRId64 " merchant accounts differ from their postings" },
+	{ "SELECT count(*) FROM members m WHERE m.held <> coalesce((SELECT sum(x.amount) "
+	  "FROM holds x WHERE x.alliance_id = m.alliance_id AND x.member_id = m.member_id "
+	  "AND x.state = 1), 0)",
+	  "%" PRId64 " members' held points differ from their active holds" },
+};
+
 void harness_check_books(struct harness *h)
 {
-	int64_t n = harness_sql_int64(h,
-		"SELECT count(*) FROM (SELECT alliance_id, seq FROM postings "
-		"GROUP BY 1, 2 HAVING sum(amount) <> 0) x", NULL);
-	if (n != 0)
-		harness_fail(h, "%" PRId64 " ledger entries have postings that do not balance", n);
-	n = harness_sql_int64(h,
-		"SELECT count(*) FROM postings p JOIN ledger l USING (alliance_id, seq) "
-		"WHERE l.status <> 1", NULL);
-	if (n != 0)
-		harness_fail(h, "%" PRId64 " postings belong to declined entries", n);
-	n = harness_sql_int64(h,
-		"SELECT count(*) FROM postings p LEFT JOIN ledger l USING (alliance_id, seq) "
-		"WHERE l.seq IS NULL", NULL);
-	if (n != 0)
-		harness_fail(h, "%" PRId64 " postings without a ledger entry", n);
-	n = harness_sql_int64(h,
-		"SELECT (SELECT coalesce(sum(balance), 0) FROM members)"
-		" + (SELECT coalesce(sum(balance), 0) FROM accounts)", NULL);
-	if (n != 0)
-		harness_fail(h, "members plus merchant accounts sum to %" PRId64 ", not 0", n);
-	n = harness_sql_int64(h,
-		"SELECT count(*) FROM members m WHERE m.balance <> coalesce((SELECT sum(p.amount) "
-		"FROM postings p WHERE p.alliance_id = m.alliance_id AND p.account_kind = 1 "
-		"AND p.owner_id = m.member_id), 0)", NULL);
-	if (n != 0)
-		harness_fail(h, "%" PRId64 " members' balances differ from their postings", n);
-	n = harness_sql_int64(h,
-		"SELECT count(*) FROM accounts a WHERE a.balance <> coalesce((SELECT sum(p.amount) "
-		"FROM postings p WHERE p.alliance_id = a.alliance_id "
-		"AND p.account_kind = a.account_kind AND p.owner_id = a.owner_id), 0)", NULL);
-	if (n != 0)
-		harness_fail(h, "%" PRId64 " merchant accounts differ from their postings", n);
-	n = harness_sql_int64(h,
-		"SELECT count(*) FROM members m WHERE m.held <> coalesce((SELECT sum(x.amount) "
-		"FROM holds x WHERE x.alliance_id = m.alliance_id AND x.member_id = m.member_id "
-		"AND x.state = 1), 0)", NULL);
-	if (n != 0)
-		harness_fail(h, "%" PRId64 " members' held points differ from their active holds", n);
+	for (size_t i = 0; i < sizeof book_rules / sizeof book_rules[0]; i++) {
+		int64_t n = harness_sql_int64(h, book_rules[i].sql, NULL);
+		if (n != 0)
+			harness_fail(h, book_rules[i].fmt, n);
+	}
 }
 
 bool harness_wait_until(struct harness *h, int timeout_ms,
