@@ -3,7 +3,7 @@
 -- hash is PROTOCOL.md's, pc_apply_batch decides as the domain rules say, and
 -- receipt trees are cut and found again as PROTOCOL.md's "Receipts" says.
 BEGIN;
-SELECT plan(38);
+SELECT plan(40);
 
 INSERT INTO alliances (alliance_id, name, currency, ca_cert_pem) VALUES ('al', 'Al', 'EUR', 'x');
 INSERT INTO ledger_heads VALUES ('al');
@@ -214,6 +214,32 @@ SELECT results_eq('SELECT seq, c_merchant, c_event, leaf_hash FROM r5 WHERE idx 
     'and every entry of that tree comes with it');
 SELECT throws_ok('UPDATE receipt_trees SET size = 1', 'P0001', NULL, 'receipt trees refuse UPDATE');
 SELECT throws_ok('DELETE FROM receipt_trees', 'P0001', NULL, 'receipt trees refuse DELETE');
+
+-- A plan cached while holds was empty must not scan it for every capture later.
+ANALYZE holds;
+CREATE TEMP TABLE scans0 AS
+SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables WHERE relname = 'holds';
+CREATE TEMP TABLE r6 AS
+SELECT * FROM t_batch_r(ARRAY['cafe', 'cafe'], ARRAY['k1', 'k2'], ARRAY[1, 3]::smallint[],
+                        ARRAY['m2', 'm2'], ARRAY[100, 10]::bigint[], ARRAY[NULL::text, NULL],
+                        ARRAY['p-k1', 'p-k2'])
+AS t(idx int, disposition smallint, code smallint, seq bigint, accepted_at_us bigint,
+     status smallint, balance bigint, available bigint, applied bigint, remaining bigint,
+     hold_expires_at_us bigint, leaf_hash bytea, original_seq bigint, t_first bigint,
+     t_size int, c_alliance text, c_merchant text, c_event text);
+CREATE TEMP TABLE r7 AS
+SELECT * FROM t_batch_r(ARRAY['cafe'], ARRAY['k3'], ARRAY[4]::smallint[], ARRAY[NULL::text],
+                        ARRAY[10]::bigint[], ARRAY['k2'], ARRAY['p-k3'])
+AS t(idx int, disposition smallint, code smallint, seq bigint, accepted_at_us bigint,
+     status smallint, balance bigint, available bigint, applied bigint, remaining bigint,
+     hold_expires_at_us bigint, leaf_hash bytea, original_seq bigint, t_first bigint,
+     t_size int, c_alliance text, c_merchant text, c_event text);
+SELECT results_eq('SELECT disposition, status, applied, balance - (SELECT balance FROM r6 WHERE idx = 2) FROM r7',
+    $$VALUES (1::smallint, 1::smallint, 10::bigint, -10::bigint)$$,
+    'a capture of a hold made in an earlier batch');
+SELECT is((SELECT x.seq_scan - s.seq_scan FROM pg_stat_xact_user_tables x, scans0 s
+            WHERE x.relname = 'holds'), 0::bigint,
+          'the writer reaches holds by key, never by scanning the table');
 
 SELECT * FROM finish();
 ROLLBACK;
