@@ -249,7 +249,7 @@ int bench_proc_mem(pid_t pid, uint64_t *rss_kib, uint64_t *hwm_kib)
 	return found == 3 ? 0 : -1;
 }
 
-int bench_sys_cpu(uint64_t *busy, uint64_t *total)
+int bench_sys_cpu(uint64_t *busy, uint64_t *total, uint64_t *steal)
 {
 	unsigned long long v[10] = {0};
 	char line[512];
@@ -271,6 +271,7 @@ int bench_sys_cpu(uint64_t *busy, uint64_t *total)
 	/* guest time is already counted in user time */
 	*total = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
 	*busy = *total - v[3] - v[4];
+	*steal = v[7];
 	return 0;
 }
 

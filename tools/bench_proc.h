@@ -40,8 +40,10 @@ int bench_proc_cpu_ticks(pid_t pid, uint64_t *ticks);
 /* VmRSS and VmHWM (peak RSS) of pid, KiB. 0, or -1. */
 int bench_proc_mem(pid_t pid, uint64_t *rss_kib, uint64_t *hwm_kib);
 
-/* The whole machine's CPU time from /proc/stat, clock ticks: busy and total. */
-int bench_sys_cpu(uint64_t *busy, uint64_t *total);
+/* The whole machine's CPU time from /proc/stat, clock ticks: busy and total, and
+ * steal, the time the hypervisor ran something else while this machine had work
+ * (counted in busy: the work waited). */
+int bench_sys_cpu(uint64_t *busy, uint64_t *total, uint64_t *steal);
 
 /* CPU time this process used so far (user + system), microseconds. */
 int64_t bench_self_cpu_us(void);

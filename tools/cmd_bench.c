@@ -63,7 +63,7 @@ static const char bench_usage[] =
 	"is ANALYZEd before each measured phase, as autovacuum keeps a live one.\n"
 	"  --rates LIST     open-loop sweep at these offered rates (events/s), --sweep-duration\n"
 	"                   seconds each; \"auto\" = 0.1,0.25,0.5,0.75,0.9,1.0,1.1 x the maximum\n"
-	"  --csv FILE       the sweep as offered,achieved,p50_ms,p99_ms,p999_ms\n"
+	"  --csv FILE       the sweep as offered,achieved,p50_ms,p99_ms,p999_ms,stolen_cores\n"
 	"  --idle N         hold N idle TLS connections on a fresh daemon, report its memory\n"
 	"  --workers N      passed to the daemon (default: its own, one per core)\n"
 	"  --daemon-arg ARG one more argument for the daemon (repeatable)\n"
@@ -103,12 +103,12 @@ struct bench_opts {
 struct sample {
 	int64_t mono_us;
 	uint64_t daemon_ticks;
-	uint64_t sys_busy, sys_total;
+	uint64_t sys_busy, sys_total, sys_steal;
 	int64_t self_cpu_us;
 };
 
 struct usage {
-	double seconds, daemon_cores, machine_cores, client_cores;
+	double seconds, daemon_cores, machine_cores, client_cores, stolen_cores;
 };
 
 struct bench {
@@ -166,8 +166,8 @@ static void take_sample(struct bench *b, struct sample *s)
 	s->mono_us = bench_mono_us();
 	if (b->d.pid <= 0 || bench_proc_cpu_ticks(b->d.pid, &s->daemon_ticks) != 0)
 		s->daemon_ticks = 0;
-	if (bench_sys_cpu(&s->sys_busy, &s->sys_total) != 0)
-		s->sys_busy = s->sys_total = 0;
+	if (bench_sys_cpu(&s->sys_busy, &s->sys_total, &s->sys_steal) != 0)
+		s->sys_busy = s->sys_total = s->sys_steal = 0;
 	s->self_cpu_us = bench_self_cpu_us();
 }
 
@@ -187,9 +187,12 @@ static struct usage usage_between(const struct bench *b)
 	if (u.seconds <= 0)
 		return u;
 	u.daemon_cores = (double)(b->s1.daemon_ticks - b->s0.daemon_ticks) / tck / u.seconds;
-	if (b->s1.sys_total > b->s0.sys_total)
-		u.machine_cores = (double)(b->s1.sys_busy - b->s0.sys_busy) /
-		                  (double)(b->s1.sys_total - b->s0.sys_total) * (double)b->ncpu;
+	if (b->s1.sys_total > b->s0.sys_total) {
+		double total = (double)(b->s1.sys_total - b->s0.sys_total);
+
+		u.machine_cores = (double)(b->s1.sys_busy - b->s0.sys_busy) / total * (double)b->ncpu;
+		u.stolen_cores = (double)(b->s1.sys_steal - b->s0.sys_steal) / total * (double)b->ncpu;
+	}
 	u.client_cores = (double)(b->s1.self_cpu_us - b->s0.self_cpu_us) / 1e6 / u.seconds;
 	return u;
 }
@@ -542,8 +545,9 @@ static int closed_phase(struct bench *b, const char *title, double warmup, doubl
 	       out->pct.p50_ms, out->pct.p90_ms, out->pct.p99_ms, out->pct.p999_ms, out->pct.max_ms,
 	       out->pct.mean_ms);
 	printf("    cpu cores: daemon %.2f, bench client %.2f, whole machine %.2f of %ld"
-	       " (the rest is mostly PostgreSQL)\n",
-	       out->use.daemon_cores, out->use.client_cores, out->use.machine_cores, b->ncpu);
+	       " (the rest is mostly PostgreSQL), stolen by the host %.2f\n",
+	       out->use.daemon_cores, out->use.client_cores, out->use.machine_cores, b->ncpu,
+	       out->use.stolen_cores);
 	printf("    daemon memory: RSS %.1f MiB, peak %.1f MiB\n", (double)out->rss_kib / 1024,
 	       (double)out->hwm_kib / 1024);
 	print_breakdown(&r);
@@ -558,7 +562,7 @@ static int closed_phase(struct bench *b, const char *title, double warmup, doubl
 struct sweep_point {
 	double offered, achieved;
 	struct bench_pct pct;
-	double daemon_cores;
+	double daemon_cores, stolen_cores;
 };
 
 static int parse_rates(const char *s, double max_rate, double *rates, int *n)
@@ -606,15 +610,16 @@ static int sweep(struct bench *b, double max_rate, struct sweep_point *pts, int 
 		csv = fopen(b->o.csv, "w");
 		if (!csv)
 			return cli_fail(b->ctx, "cannot write %s: %s", b->o.csv, strerror(errno));
-		fprintf(csv, "offered,achieved,p50_ms,p99_ms,p999_ms\n");
+		fprintf(csv, "offered,achieved,p50_ms,p99_ms,p999_ms,stolen_cores\n");
 	}
 	printf("sweep: open loop, %.0f s per rate after %.0f s warm-up\n", b->o.sweep_duration,
 	       SWEEP_WARMUP_S);
-	printf("    %10s %10s %9s %9s %9s %9s %7s\n", "offered/s", "achieved/s", "p50 ms", "p99 ms",
-	       "p99.9 ms", "max ms", "cores");
+	printf("    %10s %10s %9s %9s %9s %9s %7s %7s\n", "offered/s", "achieved/s", "p50 ms",
+	       "p99 ms", "p99.9 ms", "max ms", "cores", "stolen");
 	for (int i = 0; i < n; i++) {
 		struct bench_result r;
 		struct sweep_point *p = &pts[*npts];
+		struct usage use;
 		char err[512];
 
 		bench_result_init(&r);
@@ -633,10 +638,13 @@ static int sweep(struct bench *b, double max_rate, struct sweep_point *pts, int 
 		}
 		p->offered = rates[i];
 		p->achieved = rate_of(&r);
-		p->daemon_cores = usage_between(b).daemon_cores;
+		use = usage_between(b);
+		p->daemon_cores = use.daemon_cores;
+		p->stolen_cores = use.stolen_cores;
 		bench_lat_percentiles(&r.lat, &p->pct);
-		printf("    %10.0f %10.0f %9.2f %9.2f %9.2f %9.2f %7.2f", p->offered, p->achieved,
-		       p->pct.p50_ms, p->pct.p99_ms, p->pct.p999_ms, p->pct.max_ms, p->daemon_cores);
+		printf("    %10.0f %10.0f %9.2f %9.2f %9.2f %9.2f %7.2f %7.2f", p->offered, p->achieved,
+		       p->pct.p50_ms, p->pct.p99_ms, p->pct.p999_ms, p->pct.max_ms, p->daemon_cores,
+		       p->stolen_cores);
 		if (r.missed)
 			printf("  (%" PRIu64 " sends missed)", r.missed);
 		if (r.answered && recorded(&r) * 100 < r.answered * 99)
@@ -648,8 +656,8 @@ static int sweep(struct bench *b, double max_rate, struct sweep_point *pts, int 
 		printf("\n");
 		fflush(stdout);
 		if (csv)
-			fprintf(csv, "%.0f,%.1f,%.3f,%.3f,%.3f\n", p->offered, p->achieved, p->pct.p50_ms,
-			        p->pct.p99_ms, p->pct.p999_ms);
+			fprintf(csv, "%.0f,%.1f,%.3f,%.3f,%.3f,%.2f\n", p->offered, p->achieved,
+			        p->pct.p50_ms, p->pct.p99_ms, p->pct.p999_ms, p->stolen_cores);
 		(*npts)++;
 		bench_result_free(&r);
 	}
@@ -942,8 +950,9 @@ int cmd_bench(struct pc_cli *ctx, int argc, char **argv)
 			printf("        (this window was %.0f s; the target is for --duration 60)\n",
 			       main_run.window_s);
 	}
-	printf("daemon: cpu %.2f cores, peak RSS %.1f MiB", main_run.use.daemon_cores,
-	       (double)main_run.hwm_kib / 1024);
+	printf("daemon: cpu %.2f cores, peak RSS %.1f MiB; the host stole %.2f of %ld cores",
+	       main_run.use.daemon_cores, (double)main_run.hwm_kib / 1024,
+	       main_run.use.stolen_cores, b.ncpu);
 	if (idle.measured) {
 		double mib = (double)idle.rss_after / 1024;
 
@@ -964,9 +973,9 @@ int cmd_bench(struct pc_cli *ctx, int argc, char **argv)
 				best = i;
 		if (rel_dist(pts[best].offered, main_run.rate / 2) <= 0.15)
 			printf("latency at half the maximum (offered %.0f/s, achieved %.0f/s): p99 %.2f ms"
-			       " (target < 20 ms: %s)\n",
+			       " (target < 20 ms: %s); the host stole %.2f of %ld cores meanwhile\n",
 			       pts[best].offered, pts[best].achieved, pts[best].pct.p99_ms,
-			       verdict(pts[best].pct.p99_ms < 20));
+			       verdict(pts[best].pct.p99_ms < 20), pts[best].stolen_cores, b.ncpu);
 		else
 			printf("latency at half the maximum: not measured (no --rates near %.0f/s;"
 			       " use --rates auto)\n", main_run.rate / 2);
