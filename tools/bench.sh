@@ -105,7 +105,7 @@ extra=(${BENCH_EXTRA:-})
 	echo "# pointclear bench report, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo "# machine: $(nproc) cores, $(uname -srm); $(psql -X -At "$db" -c 'SHOW server_version') PostgreSQL (fsync $(psql -X -At "$db" -c 'SHOW fsync'), synchronous_commit $(psql -X -At "$db" -c 'SHOW synchronous_commit'))"
 	echo "# PostgreSQL settings: ${pg_settings:-defaults}"
-	echo "# commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet 2>/dev/null || echo ' (with local changes)')"
+	echo "# commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet -- . ':!docs/perf' 2>/dev/null || echo ' (with local changes)')"
 	echo "# command: pointclear --db '<throwaway cluster>' --home '<temp home>' bench ${args[*]} ${extra[*]:-}"
 	echo "#   (as run by: tools/bench.sh; environment: $(env | grep '^BENCH_' | tr '\n' ' ' || true))"
 } >"$out/bench-report.txt"
