@@ -179,9 +179,11 @@ static void conn_drain(struct pc_conn *c, uint64_t rid, pc_code code, const char
 	conn_enter_state(c, CONN_DRAINING);
 }
 
+/* Goodbye only once every request read before the error is answered: those may
+ * be recorded, and an answer sent after close_notify is never read. */
 static void conn_drained(struct pc_conn *c)
 {
-	if (c->said_goodbye || conn_out_len(c) != 0)
+	if (c->said_goodbye || c->inflight > 0 || conn_out_len(c) != 0)
 		return;
 	c->said_goodbye = true;
 	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);

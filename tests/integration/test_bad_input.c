@@ -191,6 +191,58 @@ static void test_malformed_frame(void **state)
 	same_except_ledger(&a, &b, 0);
 }
 
+/* Requests read before a frame error are still answered before the goodbye: they
+ * may be recorded, and an answer sent after close_notify is never read. The
+ * writer is held so that all of them are still in flight at the error. */
+static void test_answers_before_goodbye(void **state)
+{
+	enum { N = 4 };
+	struct harness *h = HARNESS_STATE(state);
+	int64_t ledger = harness_ledger_count(h);
+	struct harness_gate gate;
+	uint8_t *env[N];
+	size_t len[N];
+	bool answered[N + 1] = {false};
+
+	harness_hold_writer(h, &gate, "cafe", "bad-drain-gate", "m000001");
+	struct pc_client *c = harness_connect(h, "cafe");
+	for (int i = 0; i < N; i++) {
+		char id[32];
+		snprintf(id, sizeof id, "bad-drain-%d", i);
+		pc_event *ev = harness_earn("cafe", id, "m000001", 10);
+		env[i] = harness_sign(h, "cafe", ev, &len[i]);
+		harness_event_free(ev);
+	}
+	assert_int_equal(harness_send_all(c, env, len, 0, N), 0);
+	uint8_t buf[PC_FRAME_HEADER_SIZE];
+	put_header(buf, 5, PC_MSG_SUBMIT, 99);
+	assert_int_equal(pc_client_send_raw(c, buf, 4 + 5), 0);
+	expect_protocol_error(h, c, C(MALFORMED_FRAME), 0);
+
+	harness_release_writer(h, &gate);
+	for (int i = 0; i < N; i++) {
+		struct harness_result r = {0};
+		uint8_t type;
+		uint64_t rid;
+		uint8_t *body = NULL;
+		size_t blen = 0;
+		int rc = pc_client_read_frame(c, &type, &rid, &body, &blen);
+		if (rc != 0)
+			harness_fail(h, "answer %d of %d: %s before it", i + 1, N,
+			             rc > 0 ? "the goodbye came" : "a read error");
+		assert_int_equal(harness_result_decode(&r, type, rid, body, blen), 0);
+		assert_true(rid >= 1 && rid <= N && !answered[rid]);
+		answered[rid] = true;
+		harness_expect(h, &r, RECORDED, 0, APPROVED);
+		harness_result_free(&r);
+	}
+	expect_closed(c);
+	pc_client_close(c);
+	for (int i = 0; i < N; i++)
+		free(env[i]);
+	assert_int_equal(harness_ledger_count(h), ledger + N + 1);
+}
+
 static void test_frame_too_large(void **state)
 {
 	struct harness *h = HARNESS_STATE(state);
@@ -731,6 +783,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_malformed_frame),
+		cmocka_unit_test(test_answers_before_goodbye),
 		cmocka_unit_test(test_frame_too_large),
 		cmocka_unit_test(test_largest_frame),
 		cmocka_unit_test(test_unknown_message_type),
