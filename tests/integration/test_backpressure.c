@@ -35,8 +35,10 @@
 #define NLIVE 20                /* events of the other merchant meanwhile */
 #define RSS_GROWTH_MAX_KB (100 * 1024)
 #define STALL_CHECK_MS 500      /* the stalled client's progress is sampled this often */
-#define STALL_SAMPLES 3         /* ... and it is stalled after this many without any */
+#define STALL_SAMPLES 6         /* ... and it is stalled after this many without any:
+                                 * longer than this shared host's pauses */
 #define MIN_UNREAD 2000         /* answers the stalled client has, at the least, unread */
+#define ANSWER_GAP_MS 20000     /* liveness: the longest wait for its next answer */
 
 static int64_t mono_ms(void)
 {
@@ -140,14 +142,21 @@ static void test_stalled_reader(void **state)
 	if (rss_max - rss_base >= RSS_GROWTH_MAX_KB)
 		harness_fail(h, "the daemon's RSS grew by %" PRId64 " KiB", rss_max - rss_base);
 
-	/* now it reads: exactly one answer for each, all approved */
+	/* now it reads: exactly one answer for each, all approved. A bound on progress,
+	 * not on the total: how fast a Debug build gets through them varies with the
+	 * host, and speed is the bench's to measure. */
 	bool *seen = calloc(NSTALL, sizeof *seen);
 	assert_non_null(seen);
-	int answers = 0;
-	deadline = mono_ms() + 45000;
+	int answers = 0, answers_then = 0;
+	deadline = mono_ms() + ANSWER_GAP_MS;
 	while (answers < NSTALL) {
+		if (answers > answers_then) {
+			answers_then = answers;
+			deadline = mono_ms() + ANSWER_GAP_MS;
+		}
 		if (mono_ms() > deadline)
-			harness_fail(h, "only %d of %d answers in 45 s", answers, NSTALL);
+			harness_fail(h, "no answer for %d s after %d of %d", ANSWER_GAP_MS / 1000,
+			             answers, NSTALL);
 		if (harness_nb_pump(nb, true, 200, NULL, err, sizeof err) != 0)
 			harness_fail(h, "reading the answers after %d: %s%s", answers, err,
 			             harness_log_count(h, "protocol_error=FRAME_TIMEOUT") > 0
