@@ -8,6 +8,8 @@
 #include "pbjson.h"
 #include "pointclear/codec.h"
 #include "pointclear/leaf.h"
+#include "pointclear/merkle.h"
+#include "pointclear/receipt_check.h"
 #include "pointclear/sign.h"
 #include "samples.h"
 #include "testutil.h"
@@ -313,6 +315,382 @@ static void add_bad_envelopes(json_object *arr)
 	}
 }
 
+/* ------------------------------------------------------------ receipt trees */
+
+#define ENTRY_COUNT 11
+#define TREE_COUNT 3
+#define TREE_A_US (SAMPLE_TIME_US + 250000)
+#define TREE_B_US (SAMPLE_TIME_US + 1250000)
+#define TREE_C_US (SAMPLE_TIME_US + 61250000)
+#define HOLD_EXPIRES_US (TREE_B_US + 600000000)
+
+/* A ledger the sample events could have made (alliance "al", merchant m-42),
+ * recorded in batches of 1, 3 and 7: the decisions follow pc_apply_batch's rules
+ * (sql/006), so a reader can follow the balances. kind -1 is a second redeem, e-0011. */
+static const struct entry {
+	int kind;
+	struct pc_leaf_decision d;
+} entries[ENTRY_COUNT] = {
+	{ SAMPLE_EARN, { 1, 0, 100, 100, 100, 100, 0 } },
+	{ SAMPLE_REDEEM, { 1, 0, 60, 60, 40, 40, 0 } },
+	{ SAMPLE_REVERSAL_BY_SEQUENCE, { 1, 0, 85, 85, 25, 15, 0 } },
+	{ SAMPLE_HOLD, { 1, 0, 85, 25, 60, 0, HOLD_EXPIRES_US } },
+	{ SAMPLE_CAPTURE_BY_ID, { 1, 0, 35, 35, 50, 10, HOLD_EXPIRES_US } },
+	{ SAMPLE_CAPTURE_BY_SEQUENCE, { 2, POINTCLEAR__V1__CODE__HOLD_CAPTURED, 35, 35, 0, 0,
+	                                HOLD_EXPIRES_US } },
+	{ SAMPLE_VOID, { 2, POINTCLEAR__V1__CODE__HOLD_NOT_FOUND, 0, 0, 0, 0, 0 } },
+	{ SAMPLE_REVERSAL_BY_ID, { 1, 0, 10, 10, 25, 75, 0 } },
+	{ SAMPLE_REFERRAL, { 1, 0, 0, 0, 0, 0, 0 } },
+	{ SAMPLE_PURCHASE, { 1, 0, 0, 0, 12995, 12995, 0 } },
+	{ -1, { 2, POINTCLEAR__V1__CODE__INSUFFICIENT_POINTS, 10, 10, 0, 0, 0 } },
+};
+
+/* A batch reads the clock once, so a tree's entries share accepted_at_us. */
+static const struct {
+	const char *name;
+	uint64_t first;
+	size_t size;
+	int64_t accepted_at_us;
+} trees[TREE_COUNT] = {
+	{ "one entry", 0, 1, TREE_A_US },
+	{ "three entries", 1, 3, TREE_B_US },
+	{ "seven entries", 4, 7, TREE_C_US },
+};
+
+/* One sealed tree, built as daemon/receipt.c builds it. */
+struct rtree {
+	uint64_t first;
+	size_t size;
+	uint8_t *body[ENTRY_COUNT];
+	size_t body_len[ENTRY_COUNT];
+	char *event_id[ENTRY_COUNT];
+	uint8_t *envelope[ENTRY_COUNT];
+	size_t envelope_len[ENTRY_COUNT];
+	uint8_t ledger_hash[ENTRY_COUNT][PC_HASH_SIZE];
+	struct pc_merkle_tree merkle;
+	uint8_t *head;
+	size_t head_len;
+	uint8_t sig[PC_SIG_SIZE];
+};
+
+/* The SUBMIT body of entry i, signed by the merchant key; *event_id is its id. */
+static uint8_t *entry_envelope(int i, const struct key *merchant, size_t *len, char **event_id)
+{
+	Pointclear__V1__SignedEvent se = POINTCLEAR__V1__SIGNED_EVENT__INIT;
+	struct sample s;
+	size_t payload_len;
+	uint8_t *payload, sig[PC_SIG_SIZE], *env;
+
+	sample_init(&s, entries[i].kind < 0 ? SAMPLE_REDEEM : (enum sample_kind)entries[i].kind);
+	if (entries[i].kind < 0)
+		s.event.event_id = "e-0011";
+	*event_id = strdup(s.event.event_id);
+	payload = pc_pack(&s.event.base, &payload_len);
+	sign(sig, payload, payload_len, merchant);
+	se.payload = (ProtobufCBinaryData){ payload_len, payload };
+	se.key_id = (char *)merchant->id;
+	se.signature = (ProtobufCBinaryData){ PC_SIG_SIZE, sig };
+	env = pc_pack(&se.base, len);
+	if (*event_id == NULL || env == NULL)
+		abort();
+	free(payload);
+	return env;
+}
+
+static uint8_t *pack_body(const char *alliance, uint64_t seq, const uint8_t *leaf_hash,
+                          int64_t accepted_at_us, const char *event_id,
+                          const struct pc_leaf_decision *ld, size_t *len)
+{
+	Pointclear__V1__Decision d = POINTCLEAR__V1__DECISION__INIT;
+	Pointclear__V1__ReceiptBody b = POINTCLEAR__V1__RECEIPT_BODY__INIT;
+	uint8_t *out;
+
+	d.status = (Pointclear__V1__Status)ld->status;
+	d.code = (Pointclear__V1__Code)ld->code;
+	d.balance = ld->balance;
+	d.available = ld->available;
+	d.amount = ld->amount;
+	d.remaining = ld->remaining;
+	d.hold_expires_at_us = ld->hold_expires_at_us;
+	b.alliance_id = (char *)alliance;
+	b.sequence = seq;
+	b.leaf_hash = (ProtobufCBinaryData){ PC_HASH_SIZE, (uint8_t *)leaf_hash };
+	b.accepted_at_us = accepted_at_us;
+	b.merchant_id = "m-42";
+	b.event_id = (char *)event_id;
+	b.decision = &d;
+	if ((out = pc_pack(&b.base, len)) == NULL)
+		abort();
+	return out;
+}
+
+static uint8_t *pack_head(const char *alliance, uint64_t first, uint64_t size,
+                          const uint8_t *root, size_t *len)
+{
+	Pointclear__V1__ReceiptTreeHead h = POINTCLEAR__V1__RECEIPT_TREE_HEAD__INIT;
+	uint8_t *out;
+
+	h.alliance_id = (char *)alliance;
+	h.first_sequence = first;
+	h.size = size;
+	h.root_hash = (ProtobufCBinaryData){ PC_HASH_SIZE, (uint8_t *)root };
+	if ((out = pc_pack(&h.base, len)) == NULL)
+		abort();
+	return out;
+}
+
+static void rtree_build(struct rtree *t, int which, const struct key *merchant,
+                        const struct key *op)
+{
+	uint8_t leaves[ENTRY_COUNT][PC_HASH_SIZE];
+
+	memset(t, 0, sizeof(*t));
+	t->first = trees[which].first;
+	t->size = trees[which].size;
+	for (size_t i = 0; i < t->size; i++) {
+		int e = (int)(t->first + i);
+		struct pc_leaf l = { .alliance_id = "al", .sequence = t->first + i,
+		                     .accepted_at_us = trees[which].accepted_at_us,
+		                     .decision = entries[e].d };
+
+		t->envelope[i] = entry_envelope(e, merchant, &t->envelope_len[i], &t->event_id[i]);
+		l.envelope = t->envelope[i];
+		l.envelope_len = t->envelope_len[i];
+		if (pc_leaf_hash(t->ledger_hash[i], &l) != 0)
+			abort();
+		t->body[i] = pack_body("al", t->first + i, t->ledger_hash[i], trees[which].accepted_at_us,
+		                       t->event_id[i], &entries[e].d, &t->body_len[i]);
+		pc_merkle_leaf_hash(leaves[i], t->body[i], t->body_len[i]);
+	}
+	if (pc_merkle_build(&t->merkle, (const uint8_t(*)[PC_HASH_SIZE])leaves, t->size) != 0)
+		abort();
+	t->head = pack_head("al", t->first, t->size, pc_merkle_root(&t->merkle), &t->head_len);
+	if (pc_sign(t->sig, PC_RECEIPT_TREE_PAYLOAD_TYPE, t->head, t->head_len, op->sk) != 0)
+		abort();
+}
+
+static void rtree_free(struct rtree *t)
+{
+	for (size_t i = 0; i < t->size; i++) {
+		free(t->body[i]);
+		free(t->event_id[i]);
+		free(t->envelope[i]);
+	}
+	free(t->head);
+	pc_merkle_free(&t->merkle);
+}
+
+/* A packed Receipt from its parts, as pc_result_recorded packs it. */
+static uint8_t *pack_receipt(const uint8_t *body, size_t body_len, const char *key_id,
+                             const uint8_t *sig, const uint8_t *head, size_t head_len,
+                             uint8_t (*path)[PC_HASH_SIZE], size_t n, size_t *len)
+{
+	Pointclear__V1__Receipt rc = POINTCLEAR__V1__RECEIPT__INIT;
+	ProtobufCBinaryData steps[PC_MERKLE_MAX_PATH];
+	uint8_t *out;
+
+	for (size_t i = 0; i < n; i++)
+		steps[i] = (ProtobufCBinaryData){ PC_HASH_SIZE, path[i] };
+	rc.body = (ProtobufCBinaryData){ body_len, (uint8_t *)body };
+	rc.key_id = (char *)key_id;
+	rc.signature = (ProtobufCBinaryData){ PC_SIG_SIZE, (uint8_t *)sig };
+	rc.tree_head = (ProtobufCBinaryData){ head_len, (uint8_t *)head };
+	rc.n_inclusion_path = n;
+	rc.inclusion_path = steps;
+	if ((out = pc_pack(&rc.base, len)) == NULL)
+		abort();
+	return out;
+}
+
+static json_object *rtree_json(const struct rtree *t, int which, const struct key *op)
+{
+	json_object *o = json_object_new_object(), *receipts = json_object_new_array();
+	size_t pae_len = pc_pae_length(PC_RECEIPT_TREE_PAYLOAD_TYPE, t->head_len);
+	uint8_t *pae = malloc(pae_len);
+
+	if (pae == NULL)
+		abort();
+	pc_pae_encode(pae, pae_len, PC_RECEIPT_TREE_PAYLOAD_TYPE, t->head, t->head_len);
+	add_str(o, "name", trees[which].name);
+	add_str(o, "alliance_id", "al");
+	add_i64(o, "first_sequence", (int64_t)t->first);
+	add_i64(o, "size", (int64_t)t->size);
+	add_hex(o, "root_hash", pc_merkle_root(&t->merkle), PC_HASH_SIZE);
+	add_hex(o, "tree_head", t->head, t->head_len);
+	add_hex(o, "pae", pae, pae_len);
+	add_str(o, "key_id", op->id);
+	add_hex(o, "signature", t->sig, PC_SIG_SIZE);
+	for (size_t i = 0; i < t->size; i++) {
+		json_object *r = json_object_new_object(), *path = json_object_new_array();
+		uint8_t leaf[PC_HASH_SIZE], steps[PC_MERKLE_MAX_PATH][PC_HASH_SIZE], *rc;
+		size_t n = pc_merkle_path(&t->merkle, i, steps), rc_len;
+		Pointclear__V1__ReceiptBody *b = pc_receipt_body_unpack(t->body[i], t->body_len[i]);
+
+		if (b == NULL)
+			abort();
+		pc_merkle_leaf_hash(leaf, t->body[i], t->body_len[i]);
+		for (size_t j = 0; j < n; j++) {
+			char *hex = hex_encode(steps[j], PC_HASH_SIZE);
+
+			json_object_array_add(path, json_object_new_string(hex));
+			free(hex);
+		}
+		rc = pack_receipt(t->body[i], t->body_len[i], op->id, t->sig, t->head, t->head_len,
+		                  steps, n, &rc_len);
+		add_i64(r, "sequence", (int64_t)(t->first + i));
+		add_hex(r, "envelope", t->envelope[i], t->envelope_len[i]);
+		json_object_object_add(r, "receipt_body", pbjson_from_message(&b->base));
+		add_hex(r, "body", t->body[i], t->body_len[i]);
+		add_hex(r, "tree_leaf", leaf, sizeof(leaf));
+		json_object_object_add(r, "inclusion_path", path);
+		add_hex(r, "receipt", rc, rc_len);
+		json_object_array_add(receipts, r);
+		pc_receipt_body_free(b);
+		free(rc);
+	}
+	json_object_object_add(o, "receipts", receipts);
+	free(pae);
+	return o;
+}
+
+/* A receipt pc_receipt_check must refuse, and the reason it gives. */
+static void add_refused(json_object *arr, const char *name, const char *description,
+                        const uint8_t *body, size_t body_len, const struct key *op,
+                        const uint8_t *sig, const uint8_t *head, size_t head_len,
+                        uint8_t (*path)[PC_HASH_SIZE], size_t n, const char *signed_by,
+                        const char *signed_type)
+{
+	json_object *o = json_object_new_object();
+	Pointclear__V1__ReceiptBody *b = NULL;
+	size_t rc_len;
+	uint8_t *packed = pack_receipt(body, body_len, op->id, sig, head, head_len, path, n,
+	                               &rc_len);
+	Pointclear__V1__Receipt *rc = pointclear__v1__receipt__unpack(NULL, rc_len, packed);
+	const char *why = rc != NULL ? pc_receipt_check(rc, op->pk, NULL, &b) : NULL;
+
+	/* a case the checker accepts is a broken generator, not a vector */
+	if (why == NULL)
+		abort();
+	add_str(o, "name", name);
+	add_str(o, "description", description);
+	add_str(o, "reason", why);
+	if (signed_by != NULL) {
+		add_str(o, "signed_by", signed_by);
+		add_str(o, "signed_type", signed_type);
+	}
+	add_hex(o, "receipt", packed, rc_len);
+	json_object_array_add(arr, o);
+	pointclear__v1__receipt__free_unpacked(rc, NULL);
+	free(packed);
+}
+
+static json_object *refused_json(struct rtree t[TREE_COUNT], const struct key *merchant,
+                                 const struct key *op)
+{
+	json_object *arr = json_object_new_array();
+	const struct rtree *b3 = &t[1], *c7 = &t[2];
+	uint8_t path[PC_MERKLE_MAX_PATH][PC_HASH_SIZE], sig[PC_SIG_SIZE], *body, *head;
+	size_t n, len, head_len;
+	struct pc_leaf_decision approved = entries[5].d;
+
+	/* sequence 6, index 2 of 7: its path has siblings on both sides */
+	n = pc_merkle_path(&c7->merkle, 2, path);
+	path[1][0] ^= 0x01;
+	add_refused(arr, "wrong_path_element", "sequence 6 of the seven-entry tree with bit 0 "
+	            "of byte 0 of its second path element flipped", c7->body[2], c7->body_len[2],
+	            op, c7->sig, c7->head, c7->head_len, path, n, op->id,
+	            PC_RECEIPT_TREE_PAYLOAD_TYPE);
+	path[1][0] ^= 0x01;
+	add_refused(arr, "truncated_path", "sequence 6 of the seven-entry tree without the last "
+	            "element of its path", c7->body[2], c7->body_len[2], op, c7->sig, c7->head,
+	            c7->head_len, path, n - 1, op->id, PC_RECEIPT_TREE_PAYLOAD_TYPE);
+	memcpy(path[n], pc_merkle_root(&c7->merkle), PC_HASH_SIZE);
+	add_refused(arr, "extended_path", "sequence 6 of the seven-entry tree with the root "
+	            "appended to its path", c7->body[2], c7->body_len[2], op, c7->sig, c7->head,
+	            c7->head_len, path, n + 1, op->id, PC_RECEIPT_TREE_PAYLOAD_TYPE);
+
+	n = pc_merkle_path(&c7->merkle, 1, path);
+	add_refused(arr, "other_leaf_path", "the body of sequence 4 with the path of sequence 5",
+	            c7->body[0], c7->body_len[0], op, c7->sig, c7->head, c7->head_len, path, n,
+	            op->id, PC_RECEIPT_TREE_PAYLOAD_TYPE);
+
+	/* sequence 5 was declined; a forged approval must not check */
+	approved.status = POINTCLEAR__V1__STATUS__APPROVED;
+	approved.code = 0;
+	body = pack_body("al", 5, c7->ledger_hash[1], TREE_C_US, c7->event_id[1], &approved, &len);
+	add_refused(arr, "body_not_in_tree", "sequence 5's body with its decision turned from "
+	            "declined (HOLD_CAPTURED) to approved, with the genuine path of sequence 5",
+	            body, len, op, c7->sig, c7->head, c7->head_len, path, n, op->id,
+	            PC_RECEIPT_TREE_PAYLOAD_TYPE);
+	free(body);
+
+	n = pc_merkle_path(&b3->merkle, 2, path);
+	add_refused(arr, "sequence_before_tree", "the genuine body of sequence 3 (three-entry "
+	            "tree) with its own path, under the seven-entry tree's head and signature",
+	            b3->body[2], b3->body_len[2], op, c7->sig, c7->head, c7->head_len, path, n,
+	            op->id, PC_RECEIPT_TREE_PAYLOAD_TYPE);
+
+	n = pc_merkle_path(&c7->merkle, 6, path);
+	body = pack_body("al", 11, c7->ledger_hash[6], TREE_C_US, c7->event_id[6], &entries[10].d,
+	                 &len);
+	add_refused(arr, "sequence_past_tree", "sequence 10's body with its sequence changed to "
+	            "11, one past the seven-entry tree, with the path of sequence 10", body, len, op,
+	            c7->sig, c7->head, c7->head_len, path, n, op->id, PC_RECEIPT_TREE_PAYLOAD_TYPE);
+	free(body);
+
+	n = pc_merkle_path(&c7->merkle, 2, path);
+	body = pack_body("zz", 6, c7->ledger_hash[2], TREE_C_US, c7->event_id[2], &entries[6].d,
+	                 &len);
+	add_refused(arr, "other_alliance", "sequence 6's body with its alliance changed to zz, "
+	            "with the genuine path of sequence 6", body, len, op, c7->sig, c7->head, c7->head_len,
+	            path, n, op->id, PC_RECEIPT_TREE_PAYLOAD_TYPE);
+	free(body);
+
+	if (pc_sign(sig, PC_RECEIPT_TREE_PAYLOAD_TYPE, c7->head, c7->head_len, merchant->sk) != 0)
+		abort();
+	add_refused(arr, "other_key", "sequence 6's genuine receipt with the head signed by the "
+	            "first key of keys, not the operator", c7->body[2], c7->body_len[2], op, sig,
+	            c7->head, c7->head_len, path, n, merchant->id, PC_RECEIPT_TREE_PAYLOAD_TYPE);
+
+	sign(sig, c7->head, c7->head_len, op);
+	add_refused(arr, "event_payload_type", "sequence 6's genuine receipt with the head signed "
+	            "by the operator under the event payload type", c7->body[2], c7->body_len[2],
+	            op, sig, c7->head, c7->head_len, path, n, op->id, PC_EVENT_PAYLOAD_TYPE);
+
+	head = pack_head("al", c7->first, c7->size + 1, pc_merkle_root(&c7->merkle), &head_len);
+	add_refused(arr, "altered_head", "sequence 6's receipt with the head's size 7 changed to "
+	            "8, signature unchanged", c7->body[2], c7->body_len[2], op, c7->sig, head,
+	            head_len, path, n, NULL, NULL);
+	free(head);
+	return arr;
+}
+
+static json_object *receipt_trees_json(const struct key *merchant)
+{
+	json_object *o = json_object_new_object(), *k = json_object_new_object();
+	json_object *arr = json_object_new_array();
+	struct key op;
+	struct rtree t[TREE_COUNT];
+
+	memset(op.seed, 0x04, PC_SEED_SIZE);
+	pc_keypair_from_seed(op.pk, op.sk, op.seed);
+	pc_key_id(op.id, op.pk);
+	add_hex(k, "seed", op.seed, PC_SEED_SIZE);
+	add_hex(k, "public_key", op.pk, PC_PK_SIZE);
+	add_str(k, "key_id", op.id);
+	add_str(o, "payload_type", PC_RECEIPT_TREE_PAYLOAD_TYPE);
+	json_object_object_add(o, "operator_key", k);
+	for (int i = 0; i < TREE_COUNT; i++) {
+		rtree_build(&t[i], i, merchant, &op);
+		json_object_array_add(arr, rtree_json(&t[i], i, &op));
+	}
+	json_object_object_add(o, "trees", arr);
+	json_object_object_add(o, "refused", refused_json(t, merchant, &op));
+	for (int i = 0; i < TREE_COUNT; i++)
+		rtree_free(&t[i]);
+	return o;
+}
+
 int main(int argc, char **argv)
 {
 	struct key keys[KEY_COUNT];
@@ -338,6 +716,7 @@ int main(int argc, char **argv)
 	add_variants(events, &keys[0]);
 	add_bad_envelopes(events);
 	json_object_object_add(root, "events", events);
+	json_object_object_add(root, "receipt_trees", receipt_trees_json(&keys[0]));
 	fprintf(out, "%s\n", json_object_to_json_string_ext(root,
 		JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(root);

@@ -13,6 +13,8 @@
 #include "pbjson.h"
 #include "pointclear/codec.h"
 #include "pointclear/leaf.h"
+#include "pointclear/merkle.h"
+#include "pointclear/receipt_check.h"
 #include "pointclear/sign.h"
 #include "testutil.h"
 
@@ -47,6 +49,20 @@ static json_object *array(json_object *root, const char *name, size_t min)
 		fail_msg("no array %s", name);
 	assert_true(json_object_array_length(a) >= min);
 	return a;
+}
+
+static json_object *object(json_object *o, const char *name)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, name, &v) || !json_object_is_type(v, json_type_object))
+		fail_msg("no object %s", name);
+	return v;
+}
+
+static uint64_t u64(json_object *o, const char *name)
+{
+	return strtoull(str(o, name), NULL, 10);
 }
 
 static int setup(void **state)
@@ -290,6 +306,300 @@ static void test_events(void **state)
 	assert_true(seen_valid >= 7 && seen_nc >= 4 && seen_bad_sig >= 4 && seen_bad_payload >= 1);
 }
 
+/* ------------------------------------------------------------ receipt trees */
+
+struct op_key {
+	uint8_t pk[PC_PK_SIZE], sk[PC_SK_SIZE];
+	char id[PC_KEY_ID_LEN + 1];
+};
+
+static json_object *receipt_trees(json_object *root, struct op_key *op)
+{
+	json_object *rt = object(root, "receipt_trees"), *k = object(rt, "operator_key");
+	size_t len;
+	uint8_t *seed = hex_decode(str(k, "seed"), &len);
+
+	assert_string_equal(str(rt, "payload_type"), PC_RECEIPT_TREE_PAYLOAD_TYPE);
+	assert_int_equal(len, PC_SEED_SIZE);
+	pc_keypair_from_seed(op->pk, op->sk, seed);
+	assert_bytes_hex(op->pk, sizeof(op->pk), str(k, "public_key"));
+	pc_key_id(op->id, op->pk);
+	assert_string_equal(op->id, str(k, "key_id"));
+	free(seed);
+	return rt;
+}
+
+/* RFC 9162 2.1.1 written out, split at the largest power of two below n: holds
+ * pc_merkle_build's level-by-level carrying to the definition. */
+static void mth(uint8_t out[PC_HASH_SIZE], const uint8_t (*leaves)[PC_HASH_SIZE], size_t n)
+{
+	size_t k = 1;
+	uint8_t left[PC_HASH_SIZE], right[PC_HASH_SIZE];
+
+	if (n == 1) {
+		memcpy(out, leaves[0], PC_HASH_SIZE);
+		return;
+	}
+	while (2 * k < n)
+		k *= 2;
+	mth(left, leaves, k);
+	mth(right, leaves + k, n - k);
+	pc_merkle_node_hash(out, left, right);
+}
+
+/* The body's fields give its bytes, and its bytes give back the fields. */
+static void check_body(json_object *r, const uint8_t *body, size_t len)
+{
+	json_object *fields = object(r, "receipt_body"), *again;
+	ProtobufCMessage *m = pbjson_to_message(&pointclear__v1__receipt_body__descriptor, fields);
+	Pointclear__V1__ReceiptBody *back = pc_receipt_body_unpack(body, len);
+	size_t packed_len;
+	uint8_t *packed;
+
+	assert_non_null(m);
+	packed = pc_pack(m, &packed_len);
+	assert_bytes_hex(packed, packed_len, str(r, "body"));
+	assert_non_null(back);
+	again = pbjson_from_message(&back->base);
+	assert_true(json_object_equal(again, fields));
+	json_object_put(again);
+	pc_receipt_body_free(back);
+	protobuf_c_message_free_unpacked(m, NULL);
+	free(packed);
+}
+
+/* The body's leaf_hash is the ledger leaf (PROTOCOL.md "Leaf") of the listed
+ * SUBMIT body, a valid event of the merchant and id the body names. */
+static void check_ledger_leaf(json_object *root, json_object *r, const uint8_t *body,
+                              size_t body_len)
+{
+	size_t env_len;
+	uint8_t *env = hex_decode(str(r, "envelope"), &env_len), hash[PC_HASH_SIZE];
+	Pointclear__V1__ReceiptBody *b = pc_receipt_body_unpack(body, body_len);
+	Pointclear__V1__SignedEvent *se = pc_signed_event_unpack(env, env_len, NULL);
+	Pointclear__V1__Event *e;
+	struct pc_leaf l;
+
+	assert_non_null(b);
+	assert_non_null(b->decision);
+	assert_string_equal(verdict(root, env, env_len), "valid");
+	assert_non_null(se);
+	e = pc_event_unpack(se->payload.data, se->payload.len, NULL);
+	assert_non_null(e);
+	assert_string_equal(e->alliance_id, b->alliance_id);
+	assert_string_equal(e->merchant_id, b->merchant_id);
+	assert_string_equal(e->event_id, b->event_id);
+	l = (struct pc_leaf){
+		.alliance_id = b->alliance_id, .sequence = b->sequence,
+		.accepted_at_us = b->accepted_at_us, .envelope = env, .envelope_len = env_len,
+		.decision = { (uint8_t)b->decision->status, (uint16_t)b->decision->code,
+		              b->decision->balance, b->decision->available, b->decision->amount,
+		              b->decision->remaining, b->decision->hold_expires_at_us },
+	};
+	assert_int_equal(pc_leaf_hash(hash, &l), 0);
+	assert_int_equal(b->leaf_hash.len, PC_HASH_SIZE);
+	assert_memory_equal(hash, b->leaf_hash.data, PC_HASH_SIZE);
+	pc_event_free(e);
+	pc_signed_event_free(se);
+	pc_receipt_body_free(b);
+	free(env);
+}
+
+static void check_head(json_object *t, const struct op_key *op, const uint8_t *root_hash)
+{
+	Pointclear__V1__ReceiptTreeHead h = POINTCLEAR__V1__RECEIPT_TREE_HEAD__INIT;
+	size_t head_len, pae_len, sig_len;
+	uint8_t *head, *pae, *want = hex_decode(str(t, "signature"), &sig_len), sig[PC_SIG_SIZE];
+
+	h.alliance_id = (char *)str(t, "alliance_id");
+	h.first_sequence = u64(t, "first_sequence");
+	h.size = u64(t, "size");
+	h.root_hash = (ProtobufCBinaryData){ PC_HASH_SIZE, (uint8_t *)root_hash };
+	head = pc_pack(&h.base, &head_len);
+	assert_non_null(head);
+	assert_bytes_hex(head, head_len, str(t, "tree_head"));
+	pae_len = pc_pae_length(PC_RECEIPT_TREE_PAYLOAD_TYPE, head_len);
+	pae = malloc(pae_len);
+	assert_non_null(pae);
+	assert_int_equal(pc_pae_encode(pae, pae_len, PC_RECEIPT_TREE_PAYLOAD_TYPE, head, head_len),
+	                 pae_len);
+	assert_bytes_hex(pae, pae_len, str(t, "pae"));
+	assert_string_equal(str(t, "key_id"), op->id);
+	assert_int_equal(sig_len, PC_SIG_SIZE);
+	assert_int_equal(pc_sign(sig, PC_RECEIPT_TREE_PAYLOAD_TYPE, head, head_len, op->sk), 0);
+	assert_memory_equal(sig, want, PC_SIG_SIZE);
+	assert_int_equal(crypto_sign_ed25519_verify_detached(want, pae, pae_len, op->pk), 0);
+	free(head);
+	free(pae);
+	free(want);
+}
+
+/* The Receipt packed from the tree's parts is the listed one, and it checks. */
+static void check_receipt(json_object *t, json_object *r, const struct op_key *op,
+                          uint8_t (*path)[PC_HASH_SIZE], size_t n,
+                          struct pc_receipt_cache *cache)
+{
+	Pointclear__V1__Receipt rc = POINTCLEAR__V1__RECEIPT__INIT, *back;
+	Pointclear__V1__ReceiptBody *body = NULL;
+	ProtobufCBinaryData steps[PC_MERKLE_MAX_PATH];
+	size_t body_len, sig_len, head_len, len, want_len;
+	uint8_t *b = hex_decode(str(r, "body"), &body_len);
+	uint8_t *sig = hex_decode(str(t, "signature"), &sig_len);
+	uint8_t *head = hex_decode(str(t, "tree_head"), &head_len);
+	uint8_t *want = hex_decode(str(r, "receipt"), &want_len), *packed;
+
+	for (size_t i = 0; i < n; i++)
+		steps[i] = (ProtobufCBinaryData){ PC_HASH_SIZE, path[i] };
+	rc.body = (ProtobufCBinaryData){ body_len, b };
+	rc.key_id = (char *)op->id;
+	rc.signature = (ProtobufCBinaryData){ sig_len, sig };
+	rc.tree_head = (ProtobufCBinaryData){ head_len, head };
+	rc.inclusion_path = steps;
+	rc.n_inclusion_path = n;
+	packed = pc_pack(&rc.base, &len);
+	assert_bytes_hex(packed, len, str(r, "receipt"));
+
+	back = pointclear__v1__receipt__unpack(NULL, want_len, want);
+	assert_non_null(back);
+	assert_string_equal(back->key_id, op->id);
+	assert_null(pc_receipt_check(back, op->pk, NULL, &body));
+	assert_non_null(body);
+	assert_int_equal(body->sequence, u64(r, "sequence"));
+	pc_receipt_body_free(body);
+	assert_null(pc_receipt_check(back, op->pk, cache, &body));
+	assert_true(cache->valid);
+	pc_receipt_body_free(body);
+	pointclear__v1__receipt__free_unpacked(back, NULL);
+	free(packed);
+	free(b);
+	free(sig);
+	free(head);
+	free(want);
+}
+
+static void check_tree(json_object *root, json_object *t, const struct op_key *op)
+{
+	json_object *receipts = array(t, "receipts", 1);
+	size_t size = (size_t)u64(t, "size"), len;
+	uint64_t first = u64(t, "first_sequence");
+	uint8_t (*leaves)[PC_HASH_SIZE] = calloc(size, PC_HASH_SIZE), root_hash[PC_HASH_SIZE];
+	struct pc_merkle_tree m;
+	struct pc_receipt_cache cache = { 0 };
+
+	assert_non_null(leaves);
+	assert_int_equal(json_object_array_length(receipts), size);
+	for (size_t i = 0; i < size; i++) {
+		json_object *r = json_object_array_get_idx(receipts, i);
+		uint8_t *body = hex_decode(str(r, "body"), &len);
+
+		assert_int_equal(u64(r, "sequence"), first + i);
+		check_body(r, body, len);
+		check_ledger_leaf(root, r, body, len);
+		pc_merkle_leaf_hash(leaves[i], body, len);
+		assert_bytes_hex(leaves[i], PC_HASH_SIZE, str(r, "tree_leaf"));
+		free(body);
+	}
+	assert_int_equal(pc_merkle_build(&m, (const uint8_t(*)[PC_HASH_SIZE])leaves, size), 0);
+	assert_bytes_hex(pc_merkle_root(&m), PC_HASH_SIZE, str(t, "root_hash"));
+	mth(root_hash, (const uint8_t(*)[PC_HASH_SIZE])leaves, size);
+	assert_bytes_hex(root_hash, PC_HASH_SIZE, str(t, "root_hash"));
+	check_head(t, op, root_hash);
+	for (size_t i = 0; i < size; i++) {
+		json_object *r = json_object_array_get_idx(receipts, i), *want;
+		uint8_t path[PC_MERKLE_MAX_PATH][PC_HASH_SIZE];
+		size_t n = pc_merkle_path(&m, i, path);
+
+		assert_true(json_object_object_get_ex(r, "inclusion_path", &want));
+		assert_int_equal(json_object_array_length(want), n);
+		for (size_t j = 0; j < n; j++)
+			assert_bytes_hex(path[j], PC_HASH_SIZE,
+			                 json_object_get_string(json_object_array_get_idx(want, j)));
+		assert_true(pc_merkle_verify(leaves[i], i, size,
+		                             (const uint8_t(*)[PC_HASH_SIZE])path, n, root_hash));
+		check_receipt(t, r, op, path, n, &cache);
+	}
+	pc_merkle_free(&m);
+	free(leaves);
+}
+
+static void test_receipt_trees(void **state)
+{
+	json_object *root = *state;
+	struct op_key op;
+	json_object *trees = array(receipt_trees(root, &op), "trees", 3);
+	bool seen_odd = false;
+
+	for (size_t i = 0; i < json_object_array_length(trees); i++) {
+		json_object *t = json_object_array_get_idx(trees, i);
+
+		seen_odd |= u64(t, "size") > 4 && u64(t, "size") % 2 == 1;
+		check_tree(root, t, &op);
+	}
+	assert_true(seen_odd);   /* a last node carried up over more than one level */
+}
+
+/* Each refused receipt gets exactly the listed reason, with or without a cache
+ * that already holds a genuine head. */
+static void test_receipts_refused(void **state)
+{
+	json_object *root = *state;
+	struct op_key op;
+	json_object *rt = receipt_trees(root, &op), *refused = array(rt, "refused", 4);
+	json_object *trees = array(rt, "trees", 1);
+	json_object *last = json_object_array_get_idx(trees, json_object_array_length(trees) - 1);
+	json_object *good = json_object_array_get_idx(array(last, "receipts", 1), 0);
+	struct pc_receipt_cache primed = { 0 };
+	Pointclear__V1__ReceiptBody *body = NULL;
+	size_t len, seen_sig = 0, seen_path = 0, seen_outside = 0, seen_alliance = 0;
+	uint8_t *buf = hex_decode(str(good, "receipt"), &len);
+	Pointclear__V1__Receipt *rc = pointclear__v1__receipt__unpack(NULL, len, buf);
+
+	assert_non_null(rc);
+	assert_null(pc_receipt_check(rc, op.pk, &primed, &body));
+	pc_receipt_body_free(body);
+	pointclear__v1__receipt__free_unpacked(rc, NULL);
+	free(buf);
+
+	for (size_t i = 0; i < json_object_array_length(refused); i++) {
+		json_object *v = json_object_array_get_idx(refused, i);
+		const char *want = str(v, "reason"), *by = opt_str(v, "signed_by"), *got;
+		struct pc_receipt_cache cache = primed;
+
+		buf = hex_decode(str(v, "receipt"), &len);
+		rc = pointclear__v1__receipt__unpack(NULL, len, buf);
+		assert_non_null(rc);
+		got = pc_receipt_check(rc, op.pk, NULL, &body);
+		if (got == NULL || strcmp(got, want) != 0)
+			fail_msg("%s: %s, vector says %s", str(v, "name"), got ? got : "accepted", want);
+		assert_null(body);
+		got = pc_receipt_check(rc, op.pk, &cache, &body);
+		if (got == NULL || strcmp(got, want) != 0)
+			fail_msg("%s (cached head): %s, vector says %s", str(v, "name"),
+			         got ? got : "accepted", want);
+		assert_null(body);
+		if (by != NULL) {
+			uint8_t pk[PC_PK_SIZE], sk[PC_SK_SIZE], sig[PC_SIG_SIZE];
+
+			if (strcmp(by, op.id) == 0)
+				memcpy(sk, op.sk, sizeof(sk));
+			else
+				assert_true(find_key(root, by, pk, sk));
+			assert_int_equal(pc_sign(sig, str(v, "signed_type"), rc->tree_head.data,
+			                         rc->tree_head.len, sk), 0);
+			assert_int_equal(rc->signature.len, PC_SIG_SIZE);
+			assert_memory_equal(sig, rc->signature.data, PC_SIG_SIZE);
+		}
+		seen_sig += strcmp(want, "bad signature") == 0;
+		seen_path += strcmp(want, "inclusion path does not lead to the signed root") == 0;
+		seen_outside += strcmp(want, "receipt sequence lies outside its tree") == 0;
+		seen_alliance +=
+			strcmp(want, "receipt body and tree head name different alliances") == 0;
+		pointclear__v1__receipt__free_unpacked(rc, NULL);
+		free(buf);
+	}
+	assert_true(seen_sig >= 2 && seen_path >= 2 && seen_outside >= 1 && seen_alliance >= 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -298,6 +608,8 @@ int main(void)
 		cmocka_unit_test(test_rfc8032),
 		cmocka_unit_test(test_leaves),
 		cmocka_unit_test(test_events),
+		cmocka_unit_test(test_receipt_trees),
+		cmocka_unit_test(test_receipts_refused),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
