@@ -249,6 +249,10 @@ int harness_send_all(struct pc_client *c, uint8_t *const *env, const size_t *len
  * No cmocka inside: client threads call it. 0, or -1 with err. */
 int harness_burst(struct pc_client *c, uint8_t *const *env, const size_t *len, int n,
                   struct harness_burst *out, char *err, size_t errlen);
+/* Reads the next answer frame on c and decodes it into r (zeroed by the caller).
+ * 0; 1 when the daemon closed the connection; -1 on a read error or an answer
+ * that does not decode. */
+int harness_read_answer(struct pc_client *c, struct harness_result *r);
 /* Decodes an answer frame into r (takes ownership of body). 0, or -1. */
 int harness_result_decode(struct harness_result *r, uint8_t type, uint64_t request_id,
                           uint8_t *body, size_t body_len);

@@ -319,25 +319,38 @@ int harness_submit_on(struct pc_client *c, uint64_t request_id, const uint8_t *e
 		snprintf(err, errlen, "send failed");
 		return -1;
 	}
+	int rc = harness_read_answer(c, r);
+	if (rc > 0) {
+		snprintf(err, errlen, "connection closed by the daemon");
+		return -1;
+	}
+	if (rc < 0 && r->type == 0) {
+		snprintf(err, errlen, "read failed");
+		return -1;
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "answer of type 0x%02x does not decode", r->type);
+		return -1;
+	}
+	if (r->request_id != request_id && !(r->type == PC_MSG_PROTOCOL_ERROR && r->request_id == 0)) {
+		snprintf(err, errlen, "answer to request %" PRIu64 ", expected %" PRIu64,
+		         r->request_id, request_id);
+		return -1;
+	}
+	return 0;
+}
+
+int harness_read_answer(struct pc_client *c, struct harness_result *r)
+{
 	uint8_t type;
 	uint64_t rid;
 	uint8_t *body = NULL;
 	size_t blen = 0;
 	int rc = pc_client_read_frame(c, &type, &rid, &body, &blen);
-	if (rc != 0) {
-		snprintf(err, errlen, rc > 0 ? "connection closed by the daemon" : "read failed");
-		return -1;
-	}
-	if (harness_result_decode(r, type, rid, body, blen) != 0) {
-		snprintf(err, errlen, "answer of type 0x%02x does not decode", type);
-		return -1;
-	}
-	if (rid != request_id && !(type == PC_MSG_PROTOCOL_ERROR && rid == 0)) {
-		snprintf(err, errlen, "answer to request %" PRIu64 ", expected %" PRIu64, rid,
-		         request_id);
-		return -1;
-	}
-	return 0;
+
+	if (rc != 0)
+		return rc > 0 ? 1 : -1;
+	return harness_result_decode(r, type, rid, body, blen);
 }
 
 static struct pc_client *merchant_conn(struct harness *h, const char *merchant)
@@ -533,12 +546,7 @@ void harness_release_writer(struct harness *h, struct harness_gate *g)
 {
 	harness_unlock_heads(h, g->lock);
 	struct harness_result r = {0};
-	uint8_t type;
-	uint64_t rid;
-	uint8_t *body = NULL;
-	size_t blen = 0;
-	if (pc_client_read_frame(g->c, &type, &rid, &body, &blen) != 0 ||
-	    harness_result_decode(&r, type, rid, body, blen) != 0)
+	if (harness_read_answer(g->c, &r) != 0)
 		harness_fail(h, "no answer to the gate event");
 	harness_expect(h, &r, POINTCLEAR__V1__DISPOSITION__RECORDED, 0,
 	               POINTCLEAR__V1__STATUS__APPROVED);

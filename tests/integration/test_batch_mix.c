@@ -698,21 +698,16 @@ static void test_daemon_poison_event(void **state)
 	assert_int_equal(harness_send_all(c, env, len, 0, POISON_N + 1), 0);
 	struct harness_result r[POISON_N + 1];
 	memset(r, 0, sizeof r);
-	uint8_t type;
-	uint64_t rid;
-	uint8_t *body = NULL;
-	size_t blen = 0;
-	assert_int_equal(pc_client_read_frame(c, &type, &rid, &body, &blen), 0);
-	assert_int_equal(rid, POISON_N + 1);   /* the fence: all 40 are queued as one */
-	assert_int_equal(harness_result_decode(&r[POISON_N], type, rid, body, blen), 0);
+	assert_int_equal(harness_read_answer(c, &r[POISON_N]), 0);
+	assert_int_equal(r[POISON_N].request_id, POISON_N + 1);   /* the fence: all 40 are queued as one */
 	harness_expect(h, &r[POISON_N], REJECTED, C(INVALID_AMOUNT), 0);
 	harness_release_writer(h, &gate);
 	for (int k = 0; k < POISON_N; k++) {
-		body = NULL;
-		assert_int_equal(pc_client_read_frame(c, &type, &rid, &body, &blen), 0);
-		assert_true(rid >= 1 && rid <= POISON_N);
-		assert_null(r[rid - 1].raw);
-		assert_int_equal(harness_result_decode(&r[rid - 1], type, rid, body, blen), 0);
+		struct harness_result a = {0};
+		assert_int_equal(harness_read_answer(c, &a), 0);
+		assert_true(a.request_id >= 1 && a.request_id <= POISON_N);
+		assert_null(r[a.request_id - 1].raw);
+		r[a.request_id - 1] = a;
 	}
 	for (int i = 0; i < POISON_N; i++) {
 		if (i == POISON_AT) {
