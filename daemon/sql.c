@@ -30,7 +30,7 @@ static const Oid apply_types[PC_APPLY_BATCH_NPARAMS] = {
 
 const struct pc_db_statement pc_writer_statements[] = {
 	{ PC_STMT_APPLY_BATCH,
-	  "SELECT * FROM pc_apply_batch_receipts($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
+	  "SELECT * FROM pc_record_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
 	  " $15, $16, $17, $18, $19, $20, $21, $22)",
 	  PC_APPLY_BATCH_NPARAMS, apply_types },
 };

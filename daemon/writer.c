@@ -37,7 +37,7 @@ static void answer_refused(struct pc_writer *w, struct pc_request *r,
 	w->answer(r, body, len);
 }
 
-/* The 22 parameter arrays of one batch, in pc_apply_batch's order. */
+/* The 22 parameter arrays of one batch, in pc_record_batch's order. */
 static void build_params(struct batch *b, struct pc_pgarray *p)
 {
 	static const uint32_t elem[PC_APPLY_BATCH_NPARAMS] = {

@@ -1,5 +1,5 @@
 /* writer.h - group commit: verified events from every connection are gathered
- * into batches, each applied by one pc_apply_batch call in its own transaction,
+ * into batches, each recorded by one pc_record_batch call in its own transaction,
  * pipelined so the next batch is on the wire while the previous one commits.
  * Each event still gets its own answer, sent only once its batch committed. */
 #ifndef PC_WRITER_H

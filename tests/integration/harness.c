@@ -714,7 +714,7 @@ bool harness_batch_waits(struct harness *h, void *unused)
 	(void)unused;
 	return harness_sql_int64(h,
 		"SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-		"AND wait_event_type = 'Lock' AND query LIKE '%pc_apply_batch%'", NULL) > 0;
+		"AND wait_event_type = 'Lock' AND query LIKE '%pc_record_batch%'", NULL) > 0;
 }
 
 int64_t harness_balance(struct harness *h, const char *member)

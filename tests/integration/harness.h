@@ -291,7 +291,7 @@ void harness_sql_text(struct harness *h, char *out, size_t outlen, const char *s
  * locking the heads) until harness_unlock_heads commits. Returns that connection. */
 PGconn *harness_lock_heads(struct harness *h);
 void harness_unlock_heads(struct harness *h, PGconn *lock);
-/* True when a pc_apply_batch call waits for a lock, seen from pg_stat_activity. */
+/* True when a pc_record_batch call waits for a lock, seen from pg_stat_activity. */
 bool harness_batch_waits(struct harness *h, void *unused);
 
 /* The writer held behind a locked ledger head: harness_hold_writer locks the

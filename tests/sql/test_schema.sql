@@ -3,7 +3,7 @@
 -- hash is PROTOCOL.md's, pc_apply_batch decides as the domain rules say, and
 -- receipt trees are cut and found again as PROTOCOL.md's "Receipts" says.
 BEGIN;
-SELECT plan(40);
+SELECT plan(42);
 
 INSERT INTO alliances (alliance_id, name, currency, ca_cert_pem) VALUES ('al', 'Al', 'EUR', 'x');
 INSERT INTO ledger_heads VALUES ('al');
@@ -240,6 +240,38 @@ SELECT results_eq('SELECT disposition, status, applied, balance - (SELECT balanc
 SELECT is((SELECT x.seq_scan - s.seq_scan FROM pg_stat_xact_user_tables x, scans0 s
             WHERE x.relname = 'holds'), 0::bigint,
           'the writer reaches holds by key, never by scanning the table');
+
+-- referral touches and purchases: one row per recorded event, none for a replay
+-- or a refusal
+CREATE TEMP TABLE r8 AS
+SELECT * FROM pc_apply_batch_receipts(
+    array_fill('al'::text, ARRAY[4]), ARRAY['cafe', 'gym', 'cafe', 'cafe'],
+    ARRAY['f1', 'f2', 'f1', 'f3'],
+    ARRAY['00000000000000aa', '00000000000000bb', '00000000000000aa', '00000000000000aa'],
+    ARRAY[7, 8, 7, 8]::smallint[],
+    ARRAY['\x01', '\x02', '\x01', '\x03']::bytea[],
+    ARRAY[sha256('\x01'), sha256('\x02'), sha256('\x01'), sha256('\x03')],
+    array_fill('2026-11-20 10:00:00+00'::timestamptz, ARRAY[4]),
+    array_fill('s1'::text, ARRAY[4]), array_fill('t1'::text, ARRAY[4]),
+    ARRAY['m1', 'm1', 'm1', 'nobody'], ARRAY[NULL, 2599, NULL, 100]::bigint[],
+    array_fill(NULL::text, ARRAY[4]), array_fill(NULL::bigint, ARRAY[4]),
+    array_fill(0, ARRAY[4]), array_fill(NULL::text, ARRAY[4]),
+    ARRAY['gym', NULL, 'gym', NULL], ARRAY['qr', NULL, 'qr', NULL],
+    ARRAY['c9', NULL, 'c9', NULL], ARRAY['R9', 'R9', 'R9', NULL],
+    array_fill(NULL::timestamptz, ARRAY[4]), ARRAY[NULL, 'EUR', NULL, 'EUR']);
+SELECT results_eq(
+    $$SELECT ARRAY[rt.member_id, rt.referrer_merchant_id, rt.beneficiary_merchant_id,
+                   rt.channel, rt.campaign_id, rt.referral_code]::text[] COLLATE "default",
+             rt.touched_at
+        FROM referral_touches rt WHERE rt.seq IN (SELECT r_seq FROM r8)$$,
+    $$VALUES (ARRAY['m1', 'cafe', 'gym', 'qr', 'c9', 'R9'], '2026-11-20 10:00:00+00'::timestamptz)$$,
+    'a referral is kept once, at its entry, touched at its event time when no touch time is sent');
+SELECT results_eq(
+    $$SELECT p.seq, ARRAY[p.member_id, p.merchant_id, p.currency, p.referral_code]::text[]
+             COLLATE "default", p.amount_minor
+        FROM purchases p WHERE p.seq IN (SELECT r_seq FROM r8)$$,
+    $$SELECT r_seq, ARRAY['m1', 'gym', 'EUR', 'R9'], 2599::bigint FROM r8 WHERE r_idx = 2$$,
+    'a purchase is kept at its entry; a refused one is not');
 
 SELECT * FROM finish();
 ROLLBACK;
