@@ -18,7 +18,7 @@ set key top left
 set grid
 if (maxrate > 0) {
 	set arrow 1 from maxrate, graph 0 to maxrate, graph 1 nohead dashtype 3 lc rgb "#ff7f0e"
-	set label 1 sprintf(" closed-loop max %.0f/s", maxrate) at maxrate, graph 0.05 tc rgb "#ff7f0e"
+	set label 1 sprintf("closed-loop max %.0f/s ", maxrate) at maxrate, graph 0.05 right tc rgb "#ff7f0e"
 	set arrow 2 from maxrate / 2, graph 0 to maxrate / 2, graph 1 nohead dashtype 3 lc rgb "gray40"
 	set label 2 " half" at maxrate / 2, graph 0.05 tc rgb "gray40"
 }
