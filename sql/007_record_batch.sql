@@ -11,9 +11,11 @@
 -- * Referral touches and purchases are written in phase 3, one INSERT each per
 --   batch like the ledger, not one per event inside the loop.
 --
--- pc_apply_batch_receipts and pc_apply_batch keep their signatures and results:
--- the first records with trees of 64, the second without trees (an entry with no
--- tree is answered, when replayed, in a tree of its own, as before 005).
+-- pc_apply_batch_receipts and pc_apply_batch keep their signatures and results,
+-- so that daemons of the previous version keep working through a rolling
+-- upgrade: the first records with trees of 64, the second without trees (an
+-- entry with no tree is answered, when replayed, in a tree of its own, as
+-- before 005).
 --
 -- ledger_by_member goes: it cost a twentieth of PostgreSQL's instructions per
 -- event (pgbench over a 1,000-event batch of the bench's mix, with and without
