@@ -609,23 +609,35 @@ static PGresult *vquery(struct harness *h, const char *sql, va_list ap)
 	return PQexecParams(harness_db(h), sql, n, NULL, params, NULL, NULL, 0);
 }
 
+/* Fails the test with the server's message; r is freed. */
+static void sql_failed(struct harness *h, const char *sql, PGresult *r)
+{
+	char msg[1024];
+	snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
+	PQclear(r);
+	harness_fail(h, "sql failed: %s\n  %s", sql, msg);
+}
+
+/* r must hold exactly one row whose first value is not NULL; else the test fails
+ * (r freed). */
+static void want_one_value(struct harness *h, const char *sql, PGresult *r)
+{
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		sql_failed(h, sql, r);
+	if (PQntuples(r) != 1 || PQnfields(r) < 1 || PQgetisnull(r, 0, 0)) {
+		int rows = PQntuples(r);
+		PQclear(r);
+		harness_fail(h, "sql returned %d rows or NULL: %s", rows, sql);
+	}
+}
+
 int64_t harness_sql_int64(struct harness *h, const char *sql, ...)
 {
 	va_list ap;
 	va_start(ap, sql);
 	PGresult *r = vquery(h, sql, ap);
 	va_end(ap);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		char msg[1024];
-		snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
-		PQclear(r);
-		harness_fail(h, "sql failed: %s\n  %s", sql, msg);
-	}
-	if (PQntuples(r) != 1 || PQnfields(r) < 1 || PQgetisnull(r, 0, 0)) {
-		int rows = PQntuples(r);
-		PQclear(r);
-		harness_fail(h, "sql returned %d rows or NULL: %s", rows, sql);
-	}
+	want_one_value(h, sql, r);
 	char *end;
 	errno = 0;
 	long long v = strtoll(PQgetvalue(r, 0, 0), &end, 10);
@@ -643,12 +655,8 @@ void harness_sql_exec(struct harness *h, const char *sql, ...)
 	PGresult *r = vquery(h, sql, ap);
 	va_end(ap);
 	ExecStatusType st = PQresultStatus(r);
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		char msg[1024];
-		snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
-		PQclear(r);
-		harness_fail(h, "sql failed: %s\n  %s", sql, msg);
-	}
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+		sql_failed(h, sql, r);
 	PQclear(r);
 }
 
@@ -658,17 +666,7 @@ void harness_sql_text(struct harness *h, char *out, size_t outlen, const char *s
 	va_start(ap, sql);
 	PGresult *r = vquery(h, sql, ap);
 	va_end(ap);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		char msg[1024];
-		snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
-		PQclear(r);
-		harness_fail(h, "sql failed: %s\n  %s", sql, msg);
-	}
-	if (PQntuples(r) != 1 || PQnfields(r) < 1 || PQgetisnull(r, 0, 0)) {
-		int rows = PQntuples(r);
-		PQclear(r);
-		harness_fail(h, "sql returned %d rows or NULL: %s", rows, sql);
-	}
+	want_one_value(h, sql, r);
 	snprintf(out, outlen, "%s", PQgetvalue(r, 0, 0));
 	PQclear(r);
 }
