@@ -216,6 +216,10 @@ uint8_t *harness_envelope(const uint8_t *payload, size_t payload_len, const uint
 /* A SUBMIT body for ev signed with the merchant's current key. */
 uint8_t *harness_sign(struct harness *h, const char *merchant, const pc_event *ev,
                       size_t *len);
+/* The SUBMIT body of harness_earn(merchant, event_id, member, points), signed
+ * with the merchant's current key; malloc'd. */
+uint8_t *harness_signed_earn(struct harness *h, const char *merchant, const char *event_id,
+                             const char *member, int64_t points, size_t *len);
 
 /* ---------------------------------------------------------------- submitting */
 

@@ -259,6 +259,15 @@ uint8_t *harness_sign(struct harness *h, const char *merchant, const pc_event *e
 
 /* ---------------------------------------------------------------- answers */
 
+uint8_t *harness_signed_earn(struct harness *h, const char *merchant, const char *event_id,
+                             const char *member, int64_t points, size_t *len)
+{
+	pc_event *ev = harness_earn(merchant, event_id, member, points);
+	uint8_t *env = harness_sign(h, merchant, ev, len);
+	harness_event_free(ev);
+	return env;
+}
+
 int harness_result_decode(struct harness_result *r, uint8_t type, uint64_t request_id,
                           uint8_t *body, size_t body_len)
 {
@@ -533,9 +542,7 @@ void harness_hold_writer(struct harness *h, struct harness_gate *g, const char *
 {
 	g->lock = harness_lock_heads(h);
 	g->c = harness_connect(h, merchant);
-	pc_event *ev = harness_earn(merchant, event_id, member, 1);
-	g->env = harness_sign(h, merchant, ev, &g->len);
-	harness_event_free(ev);
+	g->env = harness_signed_earn(h, merchant, event_id, member, 1, &g->len);
 	if (pc_client_send_frame(g->c, PC_MSG_SUBMIT, 1, g->env, g->len) != 0)
 		harness_fail(h, "sending the gate event failed");
 	if (!harness_wait_until(h, 10000, harness_batch_waits, NULL))

@@ -81,10 +81,9 @@ static void test_stalled_reader(void **state)
 		harness_fail(h, "stalled client: %s", err);
 	for (int i = 0; i < NSTALL; i++) {
 		snprintf(id, sizeof id, "bp-%05d", i);
-		pc_event *ev = harness_earn("cafe", id, harness_member(1 + i % 20, member), 1);
 		size_t len;
-		uint8_t *env = harness_sign(h, "cafe", ev, &len);
-		harness_event_free(ev);
+		uint8_t *env = harness_signed_earn(h, "cafe", id, harness_member(1 + i % 20, member), 1,
+		                                   &len);
 		harness_nb_queue(nb, PC_MSG_SUBMIT, (uint64_t)i + 1, env, len);
 		free(env);
 	}
@@ -246,9 +245,8 @@ static void test_global_limit(void **state)
 		for (int i = 0; i < PER_CONN; i++) {
 			char id[48], member[16];
 			snprintf(id, sizeof id, "gl-%d-%03d", k, i);
-			pc_event *ev = harness_earn(w[k].merchant, id, harness_member(1 + i % 20, member), 2);
-			w[k].env[i] = harness_sign(h, w[k].merchant, ev, &w[k].len[i]);
-			harness_event_free(ev);
+			w[k].env[i] = harness_signed_earn(h, w[k].merchant, id,
+			                                  harness_member(1 + i % 20, member), 2, &w[k].len[i]);
 		}
 	}
 

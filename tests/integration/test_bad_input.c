@@ -209,9 +209,7 @@ static void test_answers_before_goodbye(void **state)
 	for (int i = 0; i < N; i++) {
 		char id[32];
 		snprintf(id, sizeof id, "bad-drain-%d", i);
-		pc_event *ev = harness_earn("cafe", id, "m000001", 10);
-		env[i] = harness_sign(h, "cafe", ev, &len[i]);
-		harness_event_free(ev);
+		env[i] = harness_signed_earn(h, "cafe", id, "m000001", 10, &len[i]);
 	}
 	assert_int_equal(harness_send_all(c, env, len, 0, N), 0);
 	uint8_t buf[PC_FRAME_HEADER_SIZE];

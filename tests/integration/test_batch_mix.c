@@ -688,9 +688,7 @@ static void test_daemon_poison_event(void **state)
 		char id[32];
 		snprintf(id, sizeof id, i == POISON_AT ? "bm-poison-%02d" : "bm-p-%02d", i);
 		/* the last is a fence, refused before the writer */
-		pc_event *ev = harness_earn(m, id, mem, i == POISON_N ? 0 : 1);
-		env[i] = harness_sign(h, m, ev, &len[i]);
-		harness_event_free(ev);
+		env[i] = harness_signed_earn(h, m, id, mem, i == POISON_N ? 0 : 1, &len[i]);
 	}
 	struct harness_gate gate;
 	harness_hold_writer(h, &gate, harness_merchant_ids[4], "bm-p-gate", "m000004");

@@ -153,9 +153,7 @@ static void test_kill_mid_stream(void **state)
 		snprintf(it->event_id, sizeof it->event_id, "crash-%05d", i);
 		it->points = 1 + i % 17;
 		total += it->points;
-		pc_event *ev = harness_earn("cafe", it->event_id, it->member, it->points);
-		it->env = harness_sign(h, "cafe", ev, &it->len);
-		harness_event_free(ev);
+		it->env = harness_signed_earn(h, "cafe", it->event_id, it->member, it->points, &it->len);
 	}
 
 	/* first run: killed part-way */

@@ -61,10 +61,8 @@ static void test_replay_approved(void **state)
 {
 	struct harness *h = HARNESS_STATE(state);
 	const char *mem = "m000001";
-	pc_event *ev = harness_earn("cafe", "idem-1", mem, 100);
 	size_t len;
-	uint8_t *env = harness_sign(h, "cafe", ev, &len);
-	harness_event_free(ev);
+	uint8_t *env = harness_signed_earn(h, "cafe", "idem-1", mem, 100, &len);
 
 	struct harness_result first, again, other_conn, after_restart;
 	harness_submit_envelope(h, "cafe", env, len, &first);
