@@ -12,7 +12,7 @@
 --   batch like the ledger, not one per event inside the loop.
 --
 -- pc_apply_batch_receipts and pc_apply_batch keep their signatures and results,
--- so that daemons of the previous version keep working through a rolling
+-- so that daemons of earlier versions keep working through a rolling
 -- upgrade: the first records with trees of 64, the second without trees (an
 -- entry with no tree is answered, when replayed, in a tree of its own, as
 -- before 005).
