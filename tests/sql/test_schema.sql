@@ -3,7 +3,7 @@
 -- hash is PROTOCOL.md's, pc_apply_batch decides as the domain rules say, and
 -- receipt trees are cut and found again as PROTOCOL.md's "Receipts" says.
 BEGIN;
-SELECT plan(42);
+SELECT plan(43);
 
 INSERT INTO alliances (alliance_id, name, currency, ca_cert_pem) VALUES ('al', 'Al', 'EUR', 'x');
 INSERT INTO ledger_heads VALUES ('al');
@@ -273,5 +273,8 @@ SELECT results_eq(
     $$SELECT r_seq, ARRAY['m1', 'gym', 'EUR', 'R9'], 2599::bigint FROM r8 WHERE r_idx = 2$$,
     'a purchase is kept at its entry; a refused one is not');
 
+SELECT throws_ok($$SELECT * FROM pc_record_batch('{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}',
+        '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', 65)$$,
+    '22023', NULL, 'receipt trees hold at most 64 entries');
 SELECT * FROM finish();
 ROLLBACK;
