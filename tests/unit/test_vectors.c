@@ -232,6 +232,26 @@ static void check_envelope_parts(json_object *v, const uint8_t *env, size_t env_
 	pc_signed_event_free(se);
 }
 
+/* A vector's message both ways: its JSON fields pack canonically to the bytes
+ * given in hex, and back, the same bytes decoded, prints as the same fields. */
+static void check_fields_bytes(const ProtobufCMessageDescriptor *d, json_object *fields,
+                               const char *hex, const ProtobufCMessage *back)
+{
+	ProtobufCMessage *m = pbjson_to_message(d, fields);
+	json_object *again;
+	size_t packed_len;
+	uint8_t *packed;
+
+	assert_non_null(m);
+	packed = pc_pack(m, &packed_len);
+	assert_bytes_hex(packed, packed_len, hex);
+	again = pbjson_from_message(back);
+	assert_true(json_object_equal(again, fields));
+	json_object_put(again);
+	protobuf_c_message_free_unpacked(m, NULL);
+	free(packed);
+}
+
 /* Reproduces the PAE, the signature (when it is a genuine one) and, for valid
  * vectors, the payload from the event's fields. */
 static void check_reproduced(json_object *root, json_object *v, const uint8_t *payload,
@@ -256,22 +276,12 @@ static void check_reproduced(json_object *root, json_object *v, const uint8_t *p
 		assert_int_equal(crypto_sign_ed25519_verify_detached(want, payload, len, pk), 0);
 	}
 	if (json_object_object_get_ex(v, "event", &event)) {
-		ProtobufCMessage *m = pbjson_to_message(&pointclear__v1__event__descriptor, event);
 		Pointclear__V1__Event *back = pc_event_unpack(payload, len, NULL);
-		json_object *again;
-		size_t packed_len;
-		uint8_t *packed;
 
-		assert_non_null(m);
-		packed = pc_pack(m, &packed_len);
-		assert_bytes_hex(packed, packed_len, str(v, "payload"));
 		assert_non_null(back);
-		again = pbjson_from_message(&back->base);
-		assert_true(json_object_equal(again, event));
-		json_object_put(again);
+		check_fields_bytes(&pointclear__v1__event__descriptor, event, str(v, "payload"),
+		                   &back->base);
 		pc_event_free(back);
-		protobuf_c_message_free_unpacked(m, NULL);
-		free(packed);
 	}
 	free(pae);
 	free(want);
@@ -350,22 +360,12 @@ static void mth(uint8_t out[PC_HASH_SIZE], const uint8_t (*leaves)[PC_HASH_SIZE]
 /* The body's fields give its bytes, and its bytes give back the fields. */
 static void check_body(json_object *r, const uint8_t *body, size_t len)
 {
-	json_object *fields = object(r, "receipt_body"), *again;
-	ProtobufCMessage *m = pbjson_to_message(&pointclear__v1__receipt_body__descriptor, fields);
 	Pointclear__V1__ReceiptBody *back = pc_receipt_body_unpack(body, len);
-	size_t packed_len;
-	uint8_t *packed;
 
-	assert_non_null(m);
-	packed = pc_pack(m, &packed_len);
-	assert_bytes_hex(packed, packed_len, str(r, "body"));
 	assert_non_null(back);
-	again = pbjson_from_message(&back->base);
-	assert_true(json_object_equal(again, fields));
-	json_object_put(again);
+	check_fields_bytes(&pointclear__v1__receipt_body__descriptor, object(r, "receipt_body"),
+	                   str(r, "body"), &back->base);
 	pc_receipt_body_free(back);
-	protobuf_c_message_free_unpacked(m, NULL);
-	free(packed);
 }
 
 /* The body's leaf_hash is the ledger leaf (PROTOCOL.md "Leaf") of the listed
