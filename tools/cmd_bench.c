@@ -197,6 +197,61 @@ static struct usage usage_between(const struct bench *b)
 	return u;
 }
 
+/* Where the server's WAL and the bench alliance's ledger stand. Read before and
+ * after a closed-loop phase, outside its timing: WAL per recorded event is what
+ * the disk must take at a given rate, and how often the server starts a new
+ * segment, which on a new cluster means writing 16 MiB of zeros while commits wait. */
+struct wal_mark {
+	int64_t mono_us;
+	int64_t wal_bytes;    /* pg_current_wal_lsn() as a byte position */
+	int64_t ledger_seq;   /* the alliance's next ledger seq: events recorded so far */
+	int64_t segment_bytes;
+	bool ok;
+};
+
+static void take_wal_mark(struct bench *b, struct wal_mark *m)
+{
+	static const char sql[] =
+		"SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint,"
+		" (SELECT next_seq FROM ledger_heads WHERE alliance_id = $1),"
+		" pg_size_bytes(current_setting('wal_segment_size'))";
+	const char *params[] = {b->alliance};
+	struct db d = {0};
+	PGresult *res;
+
+	memset(m, 0, sizeof *m);
+	m->mono_us = bench_mono_us();
+	if (db_open(&d, b->ctx->db) != 0) {
+		progress("WAL position not read: %s", d.err);
+		return;
+	}
+	res = db_query(&d, sql, 1, params);
+	if (res == NULL)
+		progress("WAL position not read: %s", d.err);
+	else if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 1)) {
+		m->wal_bytes = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		m->ledger_seq = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+		m->segment_bytes = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+		m->ok = true;
+	}
+	PQclear(res);
+	db_close(&d);
+}
+
+static void print_wal_between(const struct wal_mark *m0, const struct wal_mark *m1)
+{
+	int64_t events = m1->ledger_seq - m0->ledger_seq;
+	int64_t bytes = m1->wal_bytes - m0->wal_bytes;
+	double seconds = (double)(m1->mono_us - m0->mono_us) / 1e6;
+
+	if (!m0->ok || !m1->ok || events <= 0 || bytes <= 0 || seconds <= 0)
+		return;
+	printf("    WAL: %" PRId64 " bytes per recorded event, %.1f MiB/s over the phase:"
+	       " a new %" PRId64 " MiB segment every %.1f s\n",
+	       bytes / events, (double)bytes / seconds / 1048576.0, m1->segment_bytes / 1048576,
+	       (double)m1->segment_bytes / ((double)bytes / seconds));
+}
+
 /* ---------------------------------------------------------------- set-up */
 
 /* Runs this binary with the global options and args (NULL-terminated). */
@@ -520,10 +575,12 @@ static int closed_phase(struct bench *b, const char *title, double warmup, doubl
                         struct closed_out *out)
 {
 	struct bench_result r;
+	struct wal_mark wal0, wal1;
 	char err[512];
 
 	memset(out, 0, sizeof *out);
 	bench_result_init(&r);
+	take_wal_mark(b, &wal0);
 	progress("%s: closed loop, %d connections x %d pipelined, %.0f s warm-up + %.0f s", title,
 	         b->o.connections, b->o.pipeline, warmup, duration);
 	if (bench_client_closed(b->cl, warmup, duration, &r, on_mark, b, err, sizeof err) != 0) {
@@ -531,6 +588,7 @@ static int closed_phase(struct bench *b, const char *title, double warmup, doubl
 		return cli_fail(b->ctx, "%s: %s", title, err);
 	}
 	out->use = usage_between(b);
+	take_wal_mark(b, &wal1);
 	bench_proc_mem(b->d.pid, &out->rss_kib, &out->hwm_kib);
 	out->rate = rate_of(&r);
 	out->window_s = (double)r.window_us / 1e6;
@@ -550,6 +608,7 @@ static int closed_phase(struct bench *b, const char *title, double warmup, doubl
 	       out->use.stolen_cores);
 	printf("    daemon memory: RSS %.1f MiB, peak %.1f MiB\n", (double)out->rss_kib / 1024,
 	       (double)out->hwm_kib / 1024);
+	print_wal_between(&wal0, &wal1);
 	print_breakdown(&r);
 	if (r.answered && recorded(&r) * 100 < r.answered * 99)
 		printf("    WARNING: %.1f%% of the answers were not RECORDED; see the breakdown\n",

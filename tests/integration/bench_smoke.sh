@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# bench_smoke.sh - `pointclear bench` end to end at toy size, on the shared test
+# cluster: every phase runs (both limits, idle connections, the closed loop, an
+# open-loop rate, the naive baseline) and its report holds together. It asserts
+# what the bench must get right whatever the machine's speed: the pre-signed
+# workload is accepted (no answer rejected or retryable), the ledger holds at
+# least what the report says was recorded, and every line the report promises is
+# there. No figure is compared with a time.
+#   PC_PG_DIR      the cluster made by tests/integration/pg.sh (holds conninfo)
+#   PC_POINTCLEAR  the pointclear binary
+#   PC_POINTCLEARD the daemon
+set -euo pipefail
+base=$(cat "$PC_PG_DIR/conninfo")
+db="t_bench_$$"
+work=$(mktemp -d /tmp/pcbench-smoke.XXXXXX)
+cleanup() {
+	psql -X "$base dbname=postgres" -qAtc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "bench_smoke: $*" >&2; echo "--- report:" >&2; cat "$work/report" >&2; exit 1; }
+
+psql -X "$base dbname=postgres" -qAtc "CREATE DATABASE $db"
+pc=("$PC_POINTCLEAR" --db "$base dbname=$db" --home "$work/home")
+"${pc[@]}" migrate >/dev/null
+"${pc[@]}" init >/dev/null
+"${pc[@]}" bench --daemon "$PC_POINTCLEARD" --merchants 3 --members 500 \
+	--connections 4 --pipeline 8 --duration 2 --warmup 1 --baseline-duration 2 \
+	--idle 20 --rates 50 --sweep-duration 2 --max-events 20000 \
+	--csv "$work/sweep.csv" --log-dir "$work/logs" >"$work/report" 2>"$work/progress" \
+	|| { cat "$work/progress" >&2; fail "pointclear bench exited $?"; }
+
+grep -Eq '^limit: Ed25519 verify on one core = [1-9][0-9]*/s' "$work/report" || fail "no verification limit"
+grep -Eq '^result: [1-9][0-9]* events/s over' "$work/report" || fail "no closed-loop result"
+grep -Eq '^naive baseline \(1 transaction per event\): [1-9][0-9]* events/s' "$work/report" \
+	|| fail "no naive baseline"
+grep -Eq '^idle: 20 of 20 connections open and authenticated' "$work/report" || fail "idle connections"
+# one WAL line per closed-loop phase: the result and the baseline
+[ "$(grep -Ec '^    WAL: [1-9][0-9]* bytes per recorded event' "$work/report")" -eq 2 ] \
+	|| fail "WAL per event missing"
+grep -Eq '^ratios: [0-9.]+ of one-core verification' "$work/report" || fail "no ratios"
+[ "$(wc -l <"$work/sweep.csv")" -eq 2 ] || fail "sweep CSV: header and one rate expected"
+grep -q '^50,' "$work/sweep.csv" || fail "sweep CSV: no row for 50/s"
+
+# Every answer of every phase decided: the bench signed what the daemon accepts.
+if grep -E '^    answers:' "$work/report" | grep -Ev 'rejected 0, retryable 0$' >/dev/null; then
+	fail "answers rejected or retryable"
+fi
+# The timed windows' answers were recorded in the ledger (warm-ups add more).
+reported=$(awk '$1 == "answers:" && $2 == "recorded" { n += $3 } END { print n + 0 }' "$work/report")
+in_ledger=$(psql -X "$base dbname=$db" -qAtc "SELECT count(*) FROM ledger WHERE alliance_id LIKE 'bench-%'")
+[ "$reported" -gt 0 ] && [ "$in_ledger" -ge "$reported" ] \
+	|| fail "ledger holds $in_ledger entries, the report says $reported were recorded"
+echo "bench_smoke: ok ($reported answers recorded in the timed windows, $in_ledger ledger entries)"
