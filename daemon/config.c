@@ -34,6 +34,7 @@ static const struct int_setting int_settings[] = {
 	{ "max-connections", OFF(max_connections), 1, 1000000, 20000, "connections held at once" },
 	{ "max-unauthenticated", OFF(max_unauthenticated), 1, 1000000, 1000, "connections still in the handshake" },
 	{ "reconnect-ms", OFF(reconnect_ms), 10, 600000, 500, "pause before reconnecting to the database" },
+	{ "stats-interval-ms", OFF(stats_interval_ms), 0, 86400000, 60000, "how often the write path's latencies are logged (0: never)" },
 	{ "workers", OFF(workers), 0, 256, 0, "verification threads (0: one per core)" },
 };
 #define N_INT_SETTINGS (sizeof int_settings / sizeof int_settings[0])

@@ -124,6 +124,14 @@ static void on_conn_sweep(evutil_socket_t fd, short what, void *arg)
 	pc_conn_sweep();
 }
 
+static void on_stats_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	pc_writer_log_stats(server.writer);
+}
+
 /* Graceful stop: accept nothing, read nothing, let what is in flight be answered,
  * then leave the loop (or after ten seconds). */
 static void on_shutdown_tick(evutil_socket_t fd, short what, void *arg)
@@ -189,6 +197,13 @@ int main(int argc, char **argv)
 	struct event *sweep = event_new(srv->base, -1, EV_PERSIST, on_conn_sweep, NULL);
 	struct timeval sweep_tv = { sweep_ms / 1000, (sweep_ms % 1000) * 1000 };
 	event_add(sweep, &sweep_tv);
+	struct event *stats = NULL;
+	if (srv->cfg.stats_interval_ms > 0) {
+		stats = event_new(srv->base, -1, EV_PERSIST, on_stats_tick, NULL);
+		struct timeval stats_tv = { srv->cfg.stats_interval_ms / 1000,
+		                            (srv->cfg.stats_interval_ms % 1000) * 1000 };
+		event_add(stats, &stats_tv);
+	}
 	struct event *sigterm = evsignal_new(srv->base, SIGTERM, on_signal, NULL);
 	struct event *sigint = evsignal_new(srv->base, SIGINT, on_signal, NULL);
 	event_add(sigterm, NULL);
@@ -206,6 +221,8 @@ int main(int argc, char **argv)
 	pc_db_free(srv->writer_db);
 	pc_writer_free(srv->writer);
 	event_free(sweep);
+	if (stats)
+		event_free(stats);
 	event_free(sigterm);
 	event_free(sigint);
 	if (shutdown_timer)

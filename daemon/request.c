@@ -15,6 +15,7 @@ struct pc_request *pc_request_new(uint8_t *envelope, size_t len, uint64_t reques
 	r->envelope_len = len;
 	r->request_id = request_id;
 	r->received_us = pc_now_us();
+	r->mono_received_us = pc_mono_us();
 	return r;
 }
 
@@ -31,5 +32,12 @@ int64_t pc_now_us(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t pc_mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }

@@ -56,6 +56,8 @@ struct pc_request {
 	char alliance[65], merchant[65];      /* the connection's certificate identity */
 	char key_id[17];
 	int64_t received_us;                  /* daemon clock when the frame was complete */
+	/* when it reached each stage, on the monotonic clock: for the stats line */
+	int64_t mono_received_us, mono_verified_us, mono_sent_us;
 	bool verdict_ok;                      /* the worker's verdict, until the loop takes it */
 	pc_code code;                         /* REJECTED: why */
 	const char *message;                  /* static text */
@@ -77,6 +79,7 @@ TAILQ_HEAD(pc_request_list, pc_request);
 struct pc_request *pc_request_new(uint8_t *envelope, size_t len, uint64_t request_id);
 void pc_request_free(struct pc_request *r);
 
-int64_t pc_now_us(void);
+int64_t pc_now_us(void);     /* wall clock: time windows, timestamps */
+int64_t pc_mono_us(void);    /* monotonic: durations */
 
 #endif

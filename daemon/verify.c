@@ -76,6 +76,7 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
 	while ((r = TAILQ_FIRST(&batch)) != NULL) {
 		TAILQ_REMOVE(&batch, r, stage_link);
 		r->stage = r->verdict_ok ? PC_REQ_VERIFIED : PC_REQ_REJECTED;
+		r->mono_verified_us = pc_mono_us();
 		v->pending--;
 		v->done_cb(r, v->arg);
 	}

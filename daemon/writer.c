@@ -1,9 +1,11 @@
 /* writer.c - batching and group commit (see writer.h). */
 #include "writer.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "latency.h"
 #include "log.h"
 #include "pgarray.h"
 #include "receipt.h"
@@ -27,6 +29,13 @@ struct pc_writer {
 	int queued;
 	int in_batches;
 	uint64_t batches_sent;
+	/* Where recorded events spent their time since the last stats line. Only
+	 * events a committed batch answered count: the latency of the write path. */
+	struct {
+		int64_t since_us;
+		uint64_t events, batches;
+		struct pc_latency verify, wait, batch, daemon;
+	} stats;
 };
 
 static void answer_refused(struct pc_writer *w, struct pc_request *r,
@@ -228,6 +237,20 @@ static void requeue_front(struct pc_writer *w, struct batch *b)
 	}
 }
 
+static void count_batch(struct pc_writer *w, const struct batch *b)
+{
+	int64_t now = pc_mono_us();
+	for (int i = 0; i < b->n; i++) {
+		const struct pc_request *r = b->reqs[i];
+		pc_latency_add(&w->stats.verify, r->mono_verified_us - r->mono_received_us);
+		pc_latency_add(&w->stats.wait, r->mono_sent_us - r->mono_verified_us);
+		pc_latency_add(&w->stats.batch, now - r->mono_sent_us);
+		pc_latency_add(&w->stats.daemon, now - r->mono_received_us);
+	}
+	w->stats.events += (uint64_t)b->n;
+	w->stats.batches++;
+}
+
 static void on_batch_done(void *arg, enum pc_db_outcome outcome, const PGresult *res)
 {
 	struct batch *b = arg;
@@ -236,6 +259,7 @@ static void on_batch_done(void *arg, enum pc_db_outcome outcome, const PGresult 
 	log_debug("writer batch done events=%d outcome=%d", b->n, (int)outcome);
 
 	if (outcome == PC_DB_OK && PQnfields(res) == PC_APPLY_BATCH_NCOLS) {
+		count_batch(w, b);
 		/* the next batch goes out before this one's receipts are signed */
 		pc_writer_kick(w);
 		answer_batch(w, b, res);
@@ -304,6 +328,9 @@ static void send_batch(struct pc_writer *w)
 	}
 	w->queued -= n;
 	w->in_batches += n;
+	int64_t now = pc_mono_us();
+	for (int i = 0; i < n; i++)
+		b->reqs[i]->mono_sent_us = now;
 
 	struct pc_pgarray p[PC_APPLY_BATCH_NPARAMS];
 	const char *values[PC_APPLY_BATCH_NPARAMS];
@@ -339,7 +366,36 @@ struct pc_writer *pc_writer_new(const struct pc_config *cfg, pc_answer_fn answer
 	w->cfg = cfg;
 	w->answer = answer;
 	TAILQ_INIT(&w->queue);
+	w->stats.since_us = pc_mono_us();
 	return w;
+}
+
+/* "p50/p99/p99.9" of h in milliseconds */
+static const char *quantiles_ms(const struct pc_latency *h, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%.1f/%.1f/%.1f", (double)pc_latency_quantile(h, 5000) / 1000,
+	         (double)pc_latency_quantile(h, 9900) / 1000, (double)pc_latency_quantile(h, 9990) / 1000);
+	return buf;
+}
+
+void pc_writer_log_stats(struct pc_writer *w)
+{
+	int64_t now = pc_mono_us();
+	double seconds = (double)(now - w->stats.since_us) / 1e6;
+
+	if (w->stats.events == 0) {
+		log_info("stats seconds=%.1f events=0 batches=0 queued=%d", seconds, w->queued);
+	} else {
+		char v[64], q[64], b[64], d[64];
+		log_info("stats seconds=%.1f events=%llu batches=%llu events_per_batch=%.1f queued=%d"
+		         " verify_ms=%s wait_ms=%s batch_ms=%s daemon_ms=%s",
+		         seconds, (unsigned long long)w->stats.events, (unsigned long long)w->stats.batches,
+		         (double)w->stats.events / (double)w->stats.batches, w->queued,
+		         quantiles_ms(&w->stats.verify, v, sizeof v), quantiles_ms(&w->stats.wait, q, sizeof q),
+		         quantiles_ms(&w->stats.batch, b, sizeof b), quantiles_ms(&w->stats.daemon, d, sizeof d));
+	}
+	memset(&w->stats, 0, sizeof w->stats);
+	w->stats.since_us = now;
 }
 
 void pc_writer_attach(struct pc_writer *w, struct pc_db *db)

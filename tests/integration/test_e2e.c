@@ -1,6 +1,7 @@
 /* test_e2e.c - one member's life over real mTLS: earn, redeem, hold and capture,
  * hold and void, partial and full reversals (down to points owed), each answer's
- * receipt and leaf checked against the operator key and the ledger row. */
+ * receipt and leaf checked against the operator key and the ledger row; and the
+ * daemon's periodic line of write-path latencies accounts for what it recorded. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -233,9 +235,80 @@ static void test_ping(void **state)
 	pc_client_close(c);
 }
 
+struct stats_sum {
+	uint64_t events, lines, busy_lines;
+};
+
+/* Adds up the daemon's "stats" lines so far, checking each busy one: quantiles in
+ * order, and the whole time in the daemon never below one of its stages (each
+ * event's total is at least each part, so each quantile of it is too). */
+static struct stats_sum read_stats_lines(struct harness *h)
+{
+	struct stats_sum sum = {0};
+	char *log = harness_log_text(h, NULL);
+	for (char *line = strtok(log, "\n"); line; line = strtok(NULL, "\n")) {
+		const char *s = strstr(line, " stats seconds=");
+		unsigned long long events, batches;
+		double per_batch, q[4][3];
+		if (!s)
+			continue;
+		sum.lines++;
+		if (strstr(s, " events=0 ")) {
+			assert_non_null(strstr(s, " batches=0 "));
+			continue;
+		}
+		int got = sscanf(strstr(s, " events="),
+		                 " events=%llu batches=%llu events_per_batch=%lf queued=%*d"
+		                 " verify_ms=%lf/%lf/%lf wait_ms=%lf/%lf/%lf batch_ms=%lf/%lf/%lf"
+		                 " daemon_ms=%lf/%lf/%lf",
+		                 &events, &batches, &per_batch, &q[0][0], &q[0][1], &q[0][2], &q[1][0],
+		                 &q[1][1], &q[1][2], &q[2][0], &q[2][1], &q[2][2], &q[3][0], &q[3][1],
+		                 &q[3][2]);
+		if (got != 15) {
+			fprintf(stderr, "unparsable stats line: %s\n", line);
+			fail();
+		}
+		assert_true(batches >= 1 && batches <= events);
+		for (int k = 0; k < 4; k++)
+			assert_true(q[k][0] <= q[k][1] && q[k][1] <= q[k][2]);
+		for (int k = 0; k < 3; k++)
+			for (int j = 0; j < 3; j++)
+				assert_true(q[3][j] >= q[k][j]);
+		sum.events += events;
+		sum.busy_lines++;
+	}
+	free(log);
+	return sum;
+}
+
+/* Every event a committed batch answered is counted once in the stats lines: a
+ * ledger entry each, and replays on top. So once a line has passed since the last
+ * answer, the lines add up to at least the ledger, and to no more than was sent. */
+static void test_stats_lines(void **state)
+{
+	struct harness *h = HARNESS_STATE(state);
+	for (int i = 0; i < 4; i++) {
+		char id[32];
+		snprintf(id, sizeof id, "e2e-stats-%d", i);
+		submit_checked(h, "bookshop", harness_earn("bookshop", id, "m000003", 10 + i), APPROVED, 0, NULL);
+	}
+	int64_t ledger = harness_sql_int64(h, "SELECT count(*) FROM ledger", NULL);
+	struct stats_sum sum = {0};
+	for (int i = 0; i < 100; i++) {   /* lines come every 200 ms */
+		sum = read_stats_lines(h);
+		if (sum.events >= (uint64_t)ledger)
+			break;
+		usleep(50000);
+	}
+	assert_true(sum.busy_lines >= 1);
+	assert_true(sum.events >= (uint64_t)ledger);
+	assert_true(sum.events <= h->next_request_id);
+}
+
 static int setup(void **state)
 {
-	struct harness_opts o = {.name = "e2e", .members = 5};
+	struct harness_opts o = {.name = "e2e", .members = 5,
+	                         .daemon_args = {"--stats-interval-ms", "200", NULL}};
 	*state = harness_new(&o);
 	return *state ? 0 : -1;
 }
@@ -251,6 +324,7 @@ int main(void)
 		cmocka_unit_test(test_lifecycle),
 		cmocka_unit_test(test_referral_purchase),
 		cmocka_unit_test(test_ping),
+		cmocka_unit_test(test_stats_lines),
 	};
 	return cmocka_run_group_tests_name("integration.e2e", tests, setup, teardown);
 }
