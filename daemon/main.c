@@ -204,6 +204,9 @@ int main(int argc, char **argv)
 		                            (srv->cfg.stats_interval_ms % 1000) * 1000 };
 		event_add(stats, &stats_tv);
 	}
+	/* SIGUSR1: the stats line now, and counting afresh (the bench marks its steps) */
+	struct event *sigusr1 = evsignal_new(srv->base, SIGUSR1, on_stats_tick, NULL);
+	event_add(sigusr1, NULL);
 	struct event *sigterm = evsignal_new(srv->base, SIGTERM, on_signal, NULL);
 	struct event *sigint = evsignal_new(srv->base, SIGINT, on_signal, NULL);
 	event_add(sigterm, NULL);
@@ -223,6 +226,7 @@ int main(int argc, char **argv)
 	event_free(sweep);
 	if (stats)
 		event_free(stats);
+	event_free(sigusr1);
 	event_free(sigterm);
 	event_free(sigint);
 	if (shutdown_timer)

@@ -11,7 +11,8 @@
  *   4. idle connections (--idle N) on a fresh daemon: its RSS before and after;
  *   5. the closed-loop run on a fresh daemon: events per second sustained,
  *      acknowledgement latency, the daemon's CPU and peak RSS;
- *   6. the open-loop sweep (--rates): achieved rate and latency per offered rate;
+ *   6. the open-loop sweep (--rates): achieved rate and latency per offered rate,
+ *      and the daemon's own account of each step (its stats line, on SIGUSR1);
  *   7. the naive baseline: the same daemon restarted with one transaction per
  *      event (--batch-max 1 --batches-in-flight 1), the same closed loop;
  * and prints the ratios and the targets of issue 3, each PASS or MISS. Every
@@ -37,6 +38,7 @@
 #include <sodium.h>
 
 #include "bench_client.h"
+#include "bench_dstats.h"
 #include "bench_proc.h"
 #include "bench_stats.h"
 #include "bench_workload.h"
@@ -125,6 +127,9 @@ struct bench {
 	struct sample s0, s1;
 	long ncpu;
 	int ndaemons;
+	/* in the sweep: the window's marks also mark the daemon's stats (SIGUSR1) */
+	bool mark_daemon;
+	int dstats_before;     /* its stats lines before the window's end */
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -176,6 +181,11 @@ static void on_mark(void *arg, int end)
 	struct bench *b = arg;
 
 	take_sample(b, end ? &b->s1 : &b->s0);
+	if (b->mark_daemon && b->d.pid > 0) {
+		if (end)
+			b->dstats_before = bench_dstats_count(b->d.log);
+		kill(b->d.pid, SIGUSR1);
+	}
 }
 
 static struct usage usage_between(const struct bench *b)
@@ -651,6 +661,20 @@ static int parse_rates(const char *s, double max_rate, double *rates, int *n)
 	return *n > 0 ? 0 : -1;
 }
 
+/* The daemon's account of the window just measured: where its events spent their
+ * time. Nothing when it logged none (e.g. --log-level warn). */
+static void print_daemon_account(struct bench *b)
+{
+	struct bench_dstats ds;
+
+	if (b->dstats_before < 0 || bench_dstats_wait(b->d.log, b->dstats_before, 2000, &ds) != 0)
+		return;
+	printf("        in the daemon, ms p50/p99: verify %.1f/%.1f, wait for the batch in flight"
+	       " %.1f/%.1f, own batch %.1f/%.1f, all %.1f/%.1f; %.1f events per batch\n",
+	       ds.verify[0], ds.verify[1], ds.wait[0], ds.wait[1], ds.batch[0], ds.batch[1],
+	       ds.daemon[0], ds.daemon[1], ds.per_batch);
+}
+
 static int sweep(struct bench *b, double max_rate, struct sweep_point *pts, int *npts)
 {
 	double rates[MAX_RATES], need = 0;
@@ -688,13 +712,17 @@ static int sweep(struct bench *b, double max_rate, struct sweep_point *pts, int 
 			return 1;
 		}
 		progress("sweep: offering %.0f events/s", rates[i]);
+		b->mark_daemon = true;
+		b->dstats_before = -1;
 		if (bench_client_open(b->cl, rates[i], SWEEP_WARMUP_S, b->o.sweep_duration, &r, on_mark,
 		                      b, err, sizeof err) != 0) {
+			b->mark_daemon = false;
 			bench_result_free(&r);
 			if (csv)
 				fclose(csv);
 			return cli_fail(b->ctx, "sweep at %.0f/s: %s", rates[i], err);
 		}
+		b->mark_daemon = false;
 		p->offered = rates[i];
 		p->achieved = rate_of(&r);
 		use = usage_between(b);
@@ -713,6 +741,7 @@ static int sweep(struct bench *b, double max_rate, struct sweep_point *pts, int 
 			printf("  (%" PRIu64 " connections lost, %" PRIu64 " unanswered)", r.conn_failures,
 			       r.drain_left);
 		printf("\n");
+		print_daemon_account(b);
 		fflush(stdout);
 		if (csv)
 			fprintf(csv, "%.0f,%.1f,%.3f,%.3f,%.3f,%.2f\n", p->offered, p->achieved,

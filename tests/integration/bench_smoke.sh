@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench_smoke.sh - `pointclear bench` end to end at toy size, on the shared test
 # cluster: every phase runs (both limits, idle connections, the closed loop, an
-# open-loop rate, the naive baseline) and its report holds together. It asserts
+# open-loop rate with the daemon's own account of it, the naive baseline) and its
+# report holds together. It asserts
 # what the bench must get right whatever the machine's speed: the pre-signed
 # workload is accepted (no answer rejected or retryable), the ledger holds at
 # least what the report says was recorded, and every line the report promises is
@@ -41,6 +42,9 @@ grep -Eq '^idle: 20 of 20 connections open and authenticated' "$work/report" || 
 grep -Eq '^ratios: [0-9.]+ of one-core verification' "$work/report" || fail "no ratios"
 [ "$(wc -l <"$work/sweep.csv")" -eq 2 ] || fail "sweep CSV: header and one rate expected"
 grep -q '^50,' "$work/sweep.csv" || fail "sweep CSV: no row for 50/s"
+# the daemon's own account of the step, from the stats line SIGUSR1 asks for
+grep -Eq '^        in the daemon, ms p50/p99: verify [0-9.]+/[0-9.]+, wait for the batch in flight [0-9.]+/[0-9.]+, own batch [0-9.]+/[0-9.]+, all [0-9.]+/[0-9.]+; [0-9.]+ events per batch$' "$work/report" \
+	|| fail "no daemon account of the sweep step"
 
 # Every answer of every phase decided: the bench signed what the daemon accepts.
 if grep -E '^    answers:' "$work/report" | grep -Ev 'rejected 0, retryable 0$' >/dev/null; then
@@ -51,4 +55,5 @@ reported=$(awk '$1 == "answers:" && $2 == "recorded" { n += $3 } END { print n +
 in_ledger=$(psql -X "$base dbname=$db" -qAtc "SELECT count(*) FROM ledger WHERE alliance_id LIKE 'bench-%'")
 [ "$reported" -gt 0 ] && [ "$in_ledger" -ge "$reported" ] \
 	|| fail "ledger holds $in_ledger entries, the report says $reported were recorded"
+grep -A1 "^ *50 " "$work/report" || true
 echo "bench_smoke: ok ($reported answers recorded in the timed windows, $in_ledger ledger entries)"

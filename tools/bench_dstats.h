@@ -1,0 +1,25 @@
+/* bench_dstats.h - the daemon's own account of a measured window, for `pointclear
+ * bench`: pointcleard logs a "stats" line of where its events spent their time
+ * whenever it gets SIGUSR1 (and starts counting afresh), and this reads the line
+ * back from the daemon's log file. */
+#ifndef POINTCLEAR_BENCH_DSTATS_H
+#define POINTCLEAR_BENCH_DSTATS_H
+
+#include <stdbool.h>
+
+struct bench_dstats {
+	unsigned long long events, batches;
+	double per_batch;
+	/* p50, p99, p99.9 in ms: to the verdict, waiting for the batch in flight,
+	 * in its own batch, and all of it */
+	double verify[3], wait[3], batch[3], daemon[3];
+};
+
+/* How many stats lines the log at path holds so far; -1 when it cannot be read. */
+int bench_dstats_count(const char *path);
+
+/* Waits up to timeout_ms for the log to hold more than `before` stats lines and
+ * parses the last one. 0; -1 when none came or it counted no event. */
+int bench_dstats_wait(const char *path, int before, int timeout_ms, struct bench_dstats *out);
+
+#endif
