@@ -188,8 +188,10 @@ int main(int argc, char **argv)
 	pc_conn_init(srv);
 	srv->writer = pc_writer_new(&srv->cfg, pc_conn_answer);
 	srv->verify = pc_verify_new(srv->base, srv->cfg.workers, pc_conn_on_verified, NULL);
-	log_info("starting workers=%d batch_max=%d batches_in_flight=%d", srv->cfg.workers,
-	         srv->cfg.batch_max, srv->cfg.batches_in_flight);
+	/* stats_interval_ms also tells `pointclear bench` that SIGUSR1 asks for stats */
+	log_info("starting workers=%d batch_max=%d batches_in_flight=%d stats_interval_ms=%d",
+	         srv->cfg.workers, srv->cfg.batch_max, srv->cfg.batches_in_flight,
+	         srv->cfg.stats_interval_ms);
 
 	int sweep_ms = srv->cfg.frame_timeout_ms < srv->cfg.handshake_timeout_ms
 	             ? srv->cfg.frame_timeout_ms : srv->cfg.handshake_timeout_ms;

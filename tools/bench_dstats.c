@@ -44,6 +44,20 @@ static int parse(const char *line, struct bench_dstats *o)
 	return got == 15 && o->events > 0 ? 0 : -1;
 }
 
+bool bench_dstats_supported(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024];
+	bool yes = false;
+
+	if (!f)
+		return false;
+	while (!yes && fgets(line, sizeof line, f))
+		yes = strstr(line, " starting ") && strstr(line, " stats_interval_ms=");
+	fclose(f);
+	return yes;
+}
+
 int bench_dstats_count(const char *path)
 {
 	return scan(path, NULL, 0);

@@ -15,6 +15,10 @@ struct bench_dstats {
 	double verify[3], wait[3], batch[3], daemon[3];
 };
 
+/* Whether the daemon that writes this log logs stats on SIGUSR1 (its start line
+ * says so); to an older one the signal would be fatal. */
+bool bench_dstats_supported(const char *path);
+
 /* How many stats lines the log at path holds so far; -1 when it cannot be read. */
 int bench_dstats_count(const char *path);
 

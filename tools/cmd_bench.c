@@ -712,7 +712,7 @@ static int sweep(struct bench *b, double max_rate, struct sweep_point *pts, int 
 			return 1;
 		}
 		progress("sweep: offering %.0f events/s", rates[i]);
-		b->mark_daemon = true;
+		b->mark_daemon = bench_dstats_supported(b->d.log);
 		b->dstats_before = -1;
 		if (bench_client_open(b->cl, rates[i], SWEEP_WARMUP_S, b->o.sweep_duration, &r, on_mark,
 		                      b, err, sizeof err) != 0) {
