@@ -28,7 +28,7 @@ static int scan(const char *path, char *last, size_t cap)
 	return n;
 }
 
-static int parse(const char *line, struct bench_dstats *o)
+int bench_dstats_parse(const char *line, struct bench_dstats *o)
 {
 	const char *s = strstr(line, " events=");
 
@@ -72,7 +72,7 @@ int bench_dstats_wait(const char *path, int before, int timeout_ms, struct bench
 	for (int waited = 0; waited <= timeout_ms; waited += 20) {
 		int n = scan(path, last, sizeof last);
 		if (n > before)
-			return parse(last, out);
+			return bench_dstats_parse(last, out);
 		nanosleep(&pause, NULL);
 	}
 	return -1;

@@ -1,7 +1,7 @@
 /* bench_dstats.h - the daemon's own account of a measured window, for `pointclear
- * bench`: pointcleard logs a "stats" line of where its events spent their time
- * whenever it gets SIGUSR1 (and starts counting afresh), and this reads the line
- * back from the daemon's log file. */
+ * bench` and the integration tests: pointcleard logs a "stats" line of where its
+ * events spent their time (every --stats-interval-ms, and on SIGUSR1, starting to
+ * count afresh), and this reads the line back from the daemon's log. */
 #ifndef POINTCLEAR_BENCH_DSTATS_H
 #define POINTCLEAR_BENCH_DSTATS_H
 
@@ -14,6 +14,10 @@ struct bench_dstats {
 	 * in its own batch, and all of it */
 	double verify[3], wait[3], batch[3], daemon[3];
 };
+
+/* Parses the fields of one stats line that counted events. 0; -1 when the line
+ * is not one, or counted none. */
+int bench_dstats_parse(const char *line, struct bench_dstats *out);
 
 /* Whether the daemon that writes this log logs stats on SIGUSR1 (its start line
  * says so); to an older one the signal would be fatal. */

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench_dstats.h"
 #include "harness.h"
 
 #define RECORDED POINTCLEAR__V1__DISPOSITION__RECORDED
@@ -248,8 +249,7 @@ static struct stats_sum read_stats_lines(struct harness *h)
 	char *log = harness_log_text(h, NULL);
 	for (char *line = strtok(log, "\n"); line; line = strtok(NULL, "\n")) {
 		const char *s = strstr(line, " stats seconds=");
-		unsigned long long events, batches;
-		double per_batch, q[4][3];
+		struct bench_dstats ds;
 		if (!s)
 			continue;
 		sum.lines++;
@@ -257,24 +257,18 @@ static struct stats_sum read_stats_lines(struct harness *h)
 			assert_non_null(strstr(s, " batches=0 "));
 			continue;
 		}
-		int got = sscanf(strstr(s, " events="),
-		                 " events=%llu batches=%llu events_per_batch=%lf queued=%*d"
-		                 " verify_ms=%lf/%lf/%lf wait_ms=%lf/%lf/%lf batch_ms=%lf/%lf/%lf"
-		                 " daemon_ms=%lf/%lf/%lf",
-		                 &events, &batches, &per_batch, &q[0][0], &q[0][1], &q[0][2], &q[1][0],
-		                 &q[1][1], &q[1][2], &q[2][0], &q[2][1], &q[2][2], &q[3][0], &q[3][1],
-		                 &q[3][2]);
-		if (got != 15) {
+		if (bench_dstats_parse(s, &ds) != 0) {
 			fprintf(stderr, "unparsable stats line: %s\n", line);
 			fail();
 		}
-		assert_true(batches >= 1 && batches <= events);
+		const double *q[4] = {ds.verify, ds.wait, ds.batch, ds.daemon};
+		assert_true(ds.batches >= 1 && ds.batches <= ds.events);
 		for (int k = 0; k < 4; k++)
 			assert_true(q[k][0] <= q[k][1] && q[k][1] <= q[k][2]);
 		for (int k = 0; k < 3; k++)
 			for (int j = 0; j < 3; j++)
 				assert_true(q[3][j] >= q[k][j]);
-		sum.events += events;
+		sum.events += ds.events;
 		sum.busy_lines++;
 	}
 	free(log);
