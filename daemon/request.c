@@ -28,16 +28,19 @@ void pc_request_free(struct pc_request *r)
 	free(r);
 }
 
-int64_t pc_now_us(void)
+static int64_t clock_us(clockid_t clock)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(clock, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t pc_now_us(void)
+{
+	return clock_us(CLOCK_REALTIME);
 }
 
 int64_t pc_mono_us(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return clock_us(CLOCK_MONOTONIC);
 }

@@ -6,8 +6,6 @@
 #include <string.h>
 #include <time.h>
 
-#define STATS_MARK " stats seconds="
-
 /* Counts the stats lines of the log and copies the last into last (may be NULL). */
 static int scan(const char *path, char *last, size_t cap)
 {
@@ -18,7 +16,7 @@ static int scan(const char *path, char *last, size_t cap)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof line, f)) {
-		if (!strstr(line, STATS_MARK))
+		if (!strstr(line, BENCH_DSTATS_MARK))
 			continue;
 		n++;
 		if (last)

@@ -7,6 +7,9 @@
 
 #include <stdbool.h>
 
+/* What every stats line holds, busy or not: the start of its fields. */
+#define BENCH_DSTATS_MARK " stats seconds="
+
 struct bench_dstats {
 	unsigned long long events, batches;
 	double per_batch;

@@ -695,6 +695,7 @@ static int sweep(struct bench *b, double max_rate, struct sweep_point *pts, int 
 			return cli_fail(b->ctx, "cannot write %s: %s", b->o.csv, strerror(errno));
 		fprintf(csv, "offered,achieved,p50_ms,p99_ms,p999_ms,stolen_cores\n");
 	}
+	bool daemon_logs_stats = bench_dstats_supported(b->d.log);
 	printf("sweep: open loop, %.0f s per rate after %.0f s warm-up\n", b->o.sweep_duration,
 	       SWEEP_WARMUP_S);
 	printf("    %10s %10s %9s %9s %9s %9s %7s %7s\n", "offered/s", "achieved/s", "p50 ms",
@@ -712,7 +713,7 @@ static int sweep(struct bench *b, double max_rate, struct sweep_point *pts, int 
 			return 1;
 		}
 		progress("sweep: offering %.0f events/s", rates[i]);
-		b->mark_daemon = bench_dstats_supported(b->d.log);
+		b->mark_daemon = daemon_logs_stats;
 		b->dstats_before = -1;
 		if (bench_client_open(b->cl, rates[i], SWEEP_WARMUP_S, b->o.sweep_duration, &r, on_mark,
 		                      b, err, sizeof err) != 0) {

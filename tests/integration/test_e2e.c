@@ -248,7 +248,7 @@ static struct stats_sum read_stats_lines(struct harness *h)
 	struct stats_sum sum = {0};
 	char *log = harness_log_text(h, NULL);
 	for (char *line = strtok(log, "\n"); line; line = strtok(NULL, "\n")) {
-		const char *s = strstr(line, " stats seconds=");
+		const char *s = strstr(line, BENCH_DSTATS_MARK);
 		struct bench_dstats ds;
 		if (!s)
 			continue;
