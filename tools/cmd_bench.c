@@ -39,6 +39,7 @@
 
 #include "bench_client.h"
 #include "bench_dstats.h"
+#include "bench_flush.h"
 #include "bench_proc.h"
 #include "bench_stats.h"
 #include "bench_workload.h"
@@ -62,10 +63,14 @@ static const char bench_usage[] =
 	"acknowledgement latency p50/p99/p99.9, the daemon's CPU and peak RSS, and, from\n"
 	"the same run, the raw Ed25519 verification rate of one core and a naive baseline\n"
 	"(the daemon restarted with --batch-max 1 --batches-in-flight 1). The database\n"
-	"is ANALYZEd before each measured phase, as autovacuum keeps a live one.\n"
+	"is ANALYZEd before each measured phase, as autovacuum keeps a live one. The sweep\n"
+	"starts from a flushed page cache (sync), and each of its steps reports the\n"
+	"slowest flush of a probe file in --log-dir meanwhile (a 4 KiB write and\n"
+	"fdatasync every 10 ms): put --log-dir on the filesystem of PostgreSQL's WAL.\n"
 	"  --rates LIST     open-loop sweep at these offered rates (events/s), --sweep-duration\n"
 	"                   seconds each; \"auto\" = 0.1,0.25,0.5,0.75,0.9,1.0,1.1 x the maximum\n"
-	"  --csv FILE       the sweep as offered,achieved,p50_ms,p99_ms,p999_ms,stolen_cores\n"
+	"  --csv FILE       the sweep as offered,achieved,p50_ms,p99_ms,p999_ms,stolen_cores,\n"
+	"                   flush_p99_ms,flush_max_ms\n"
 	"  --idle N         hold N idle TLS connections on a fresh daemon, report its memory\n"
 	"  --workers N      passed to the daemon (default: its own, one per core)\n"
 	"  --daemon-arg ARG one more argument for the daemon (repeatable)\n"
@@ -76,6 +81,7 @@ static const char bench_usage[] =
 #define MAX_DAEMON_ARGS 32
 #define MAX_RATES 32
 #define SWEEP_WARMUP_S 2.0
+#define FLUSH_PROBE_MS 10      /* a sweep step's flush probe: one write and fdatasync per 10 ms */
 #define BASELINE_WARMUP_S 2.0
 #define VERIFY_SECONDS 2.0
 #define DAEMON_START_MS 30000
@@ -130,6 +136,10 @@ struct bench {
 	/* in the sweep: the window's marks also mark the daemon's stats (SIGUSR1) */
 	bool mark_daemon;
 	int dstats_before;     /* its stats lines before the window's end */
+	/* in the sweep: the disk's flushes over the window, probed in the log dir */
+	bool probe_flush;
+	struct bench_flush flush;
+	char flush_err[256];
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -181,6 +191,11 @@ static void on_mark(void *arg, int end)
 	struct bench *b = arg;
 
 	take_sample(b, end ? &b->s1 : &b->s0);
+	if (b->probe_flush && !end)
+		b->probe_flush = bench_flush_start(&b->flush, b->logdir, FLUSH_PROBE_MS, b->flush_err,
+		                                   sizeof b->flush_err) == 0;
+	else if (b->probe_flush)
+		bench_flush_request_stop(&b->flush);
 	if (b->mark_daemon && b->d.pid > 0) {
 		if (end)
 			b->dstats_before = bench_dstats_count(b->d.log);
@@ -632,6 +647,7 @@ struct sweep_point {
 	double offered, achieved;
 	struct bench_pct pct;
 	double daemon_cores, stolen_cores;
+	struct bench_pct flush;   /* n == 0: not measured */
 };
 
 static int parse_rates(const char *s, double max_rate, double *rates, int *n)
@@ -693,13 +709,25 @@ static int sweep(struct bench *b, double max_rate, struct sweep_point *pts, int 
 		csv = fopen(b->o.csv, "w");
 		if (!csv)
 			return cli_fail(b->ctx, "cannot write %s: %s", b->o.csv, strerror(errno));
-		fprintf(csv, "offered,achieved,p50_ms,p99_ms,p999_ms,stolen_cores\n");
+		fprintf(csv, "offered,achieved,p50_ms,p99_ms,p999_ms,stolen_cores,flush_p99_ms,"
+		        "flush_max_ms\n");
+	}
+	/* The closed loop dirtied the page cache at the maximum rate; the kernel writes
+	 * such pages back 30 s later, and a commit's flush then waits behind them
+	 * (bench_flush.h). Flushed now, they fall in no step of the sweep. */
+	{
+		int64_t t0 = bench_mono_us();
+
+		progress("sweep: flushing the page cache (sync)");
+		sync();
+		printf("sweep: the page cache flushed first (sync: %.2f s)\n",
+		       (double)(bench_mono_us() - t0) / 1e6);
 	}
 	bool daemon_logs_stats = bench_dstats_supported(b->d.log);
 	printf("sweep: open loop, %.0f s per rate after %.0f s warm-up\n", b->o.sweep_duration,
 	       SWEEP_WARMUP_S);
-	printf("    %10s %10s %9s %9s %9s %9s %7s %7s\n", "offered/s", "achieved/s", "p50 ms",
-	       "p99 ms", "p99.9 ms", "max ms", "cores", "stolen");
+	printf("    %10s %10s %9s %9s %9s %9s %7s %7s %9s\n", "offered/s", "achieved/s", "p50 ms",
+	       "p99 ms", "p99.9 ms", "max ms", "cores", "stolen", "flush max");
 	for (int i = 0; i < n; i++) {
 		struct bench_result r;
 		struct sweep_point *p = &pts[*npts];
@@ -715,8 +743,17 @@ static int sweep(struct bench *b, double max_rate, struct sweep_point *pts, int 
 		progress("sweep: offering %.0f events/s", rates[i]);
 		b->mark_daemon = daemon_logs_stats;
 		b->dstats_before = -1;
-		if (bench_client_open(b->cl, rates[i], SWEEP_WARMUP_S, b->o.sweep_duration, &r, on_mark,
-		                      b, err, sizeof err) != 0) {
+		b->probe_flush = true;
+		b->flush_err[0] = '\0';
+		int open_rc = bench_client_open(b->cl, rates[i], SWEEP_WARMUP_S, b->o.sweep_duration, &r,
+		                                on_mark, b, err, sizeof err);
+		if (!b->probe_flush || bench_flush_finish(&b->flush, &p->flush) != 0) {
+			if (b->flush_err[0])
+				progress("%s", b->flush_err);
+			memset(&p->flush, 0, sizeof p->flush);
+		}
+		b->probe_flush = false;
+		if (open_rc != 0) {
 			b->mark_daemon = false;
 			bench_result_free(&r);
 			if (csv)
@@ -733,6 +770,10 @@ static int sweep(struct bench *b, double max_rate, struct sweep_point *pts, int 
 		printf("    %10.0f %10.0f %9.2f %9.2f %9.2f %9.2f %7.2f %7.2f", p->offered, p->achieved,
 		       p->pct.p50_ms, p->pct.p99_ms, p->pct.p999_ms, p->pct.max_ms, p->daemon_cores,
 		       p->stolen_cores);
+		if (p->flush.n > 0)
+			printf(" %9.2f", p->flush.max_ms);
+		else
+			printf(" %9s", "-");
 		if (r.missed)
 			printf("  (%" PRIu64 " sends missed)", r.missed);
 		if (r.answered && recorded(&r) * 100 < r.answered * 99)
@@ -745,8 +786,9 @@ static int sweep(struct bench *b, double max_rate, struct sweep_point *pts, int 
 		print_daemon_account(b);
 		fflush(stdout);
 		if (csv)
-			fprintf(csv, "%.0f,%.1f,%.3f,%.3f,%.3f,%.2f\n", p->offered, p->achieved,
-			        p->pct.p50_ms, p->pct.p99_ms, p->pct.p999_ms, p->stolen_cores);
+			fprintf(csv, "%.0f,%.1f,%.3f,%.3f,%.3f,%.2f,%.3f,%.3f\n", p->offered, p->achieved,
+			        p->pct.p50_ms, p->pct.p99_ms, p->pct.p999_ms, p->stolen_cores,
+			        p->flush.p99_ms, p->flush.max_ms);
 		(*npts)++;
 		bench_result_free(&r);
 	}
@@ -1062,9 +1104,11 @@ int cmd_bench(struct pc_cli *ctx, int argc, char **argv)
 				best = i;
 		if (rel_dist(pts[best].offered, main_run.rate / 2) <= 0.15)
 			printf("latency at half the maximum (offered %.0f/s, achieved %.0f/s): p99 %.2f ms"
-			       " (target < 20 ms: %s); the host stole %.2f of %ld cores meanwhile\n",
+			       " (target < 20 ms: %s); the host stole %.2f of %ld cores meanwhile, and the"
+			       " disk's slowest flush took %.1f ms\n",
 			       pts[best].offered, pts[best].achieved, pts[best].pct.p99_ms,
-			       verdict(pts[best].pct.p99_ms < 20), pts[best].stolen_cores, b.ncpu);
+			       verdict(pts[best].pct.p99_ms < 20), pts[best].stolen_cores, b.ncpu,
+			       pts[best].flush.max_ms);
 		else
 			printf("latency at half the maximum: not measured (no --rates near %.0f/s;"
 			       " use --rates auto)\n", main_run.rate / 2);

@@ -42,6 +42,11 @@ grep -Eq '^idle: 20 of 20 connections open and authenticated' "$work/report" || 
 grep -Eq '^ratios: [0-9.]+ of one-core verification' "$work/report" || fail "no ratios"
 [ "$(wc -l <"$work/sweep.csv")" -eq 2 ] || fail "sweep CSV: header and one rate expected"
 grep -q '^50,' "$work/sweep.csv" || fail "sweep CSV: no row for 50/s"
+# the disk's flushes were probed over the step: a flush takes some time
+awk -F, 'NR == 2 && NF == 8 && $8 > 0 { ok = 1 } END { exit !ok }' "$work/sweep.csv" \
+	|| fail "sweep CSV: no flush probe figures"
+grep -Eq '^sweep: the page cache flushed first \(sync: [0-9.]+ s\)$' "$work/report" \
+	|| fail "the sweep did not start from a flushed page cache"
 # the daemon's own account of the step, from the stats line SIGUSR1 asks for
 grep -Eq '^        in the daemon, ms p50/p99: verify [0-9.]+/[0-9.]+, wait for the batch in flight [0-9.]+/[0-9.]+, own batch [0-9.]+/[0-9.]+, all [0-9.]+/[0-9.]+; [0-9.]+ events per batch$' "$work/report" \
 	|| fail "no daemon account of the sweep step"

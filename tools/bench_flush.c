@@ -1,0 +1,101 @@
+/* bench_flush.c - the flush probe (see bench_flush.h). */
+#include "bench_flush.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROBE_NAME "flush-probe"
+#define PROBE_BLOCK 4096
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void *probe(void *arg)
+{
+	struct bench_flush *f = arg;
+	static const char block[PROBE_BLOCK] = {0};
+	const struct timespec pause = { f->interval_ms / 1000, (long)(f->interval_ms % 1000) * 1000000L };
+
+	while (!atomic_load(&f->stop)) {
+		int64_t t0 = now_us();
+
+		if (pwrite(f->fd, block, sizeof block, 0) != (ssize_t)sizeof block ||
+		    fdatasync(f->fd) != 0) {
+			f->err = errno ? errno : EIO;
+			break;
+		}
+		if (bench_lat_add(&f->lat, now_us() - t0) != 0) {
+			f->err = ENOMEM;
+			break;
+		}
+		nanosleep(&pause, NULL);
+	}
+	return NULL;
+}
+
+int bench_flush_start(struct bench_flush *f, const char *dir, int interval_ms, char *err,
+                      size_t errcap)
+{
+	static const char block[PROBE_BLOCK] = {0};
+
+	memset(f, 0, sizeof *f);
+	f->interval_ms = interval_ms;
+	atomic_init(&f->stop, false);
+	bench_lat_init(&f->lat);
+	if ((size_t)snprintf(f->path, sizeof f->path, "%s/" PROBE_NAME, dir) >= sizeof f->path) {
+		snprintf(err, errcap, "flush probe: directory name too long");
+		return -1;
+	}
+	f->fd = open(f->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (f->fd < 0) {
+		snprintf(err, errcap, "flush probe: %s: %s", f->path, strerror(errno));
+		return -1;
+	}
+	/* the block exists before timing starts: later flushes overwrite, never extend */
+	if (pwrite(f->fd, block, sizeof block, 0) != (ssize_t)sizeof block || fsync(f->fd) != 0) {
+		snprintf(err, errcap, "flush probe: %s: %s", f->path, strerror(errno));
+		close(f->fd);
+		unlink(f->path);
+		return -1;
+	}
+	int rc = pthread_create(&f->thread, NULL, probe, f);
+	if (rc != 0) {
+		snprintf(err, errcap, "flush probe: pthread_create: %s", strerror(rc));
+		close(f->fd);
+		unlink(f->path);
+		return -1;
+	}
+	f->running = true;
+	return 0;
+}
+
+void bench_flush_request_stop(struct bench_flush *f)
+{
+	atomic_store(&f->stop, true);
+}
+
+int bench_flush_finish(struct bench_flush *f, struct bench_pct *out)
+{
+	memset(out, 0, sizeof *out);
+	if (!f->running)
+		return -1;
+	bench_flush_request_stop(f);
+	pthread_join(f->thread, NULL);
+	f->running = false;
+	close(f->fd);
+	unlink(f->path);
+	int rc = f->err ? -1 : 0;
+	if (rc == 0)
+		bench_lat_percentiles(&f->lat, out);
+	bench_lat_free(&f->lat);
+	return rc;
+}
