@@ -1,6 +1,8 @@
 # bench_plot.gp - the figure of `tools/bench.sh`: throughput and latency against
 # offered load, from the CSV of `pointclear bench --rates ... --csv FILE`
-# (columns offered,achieved,p50_ms,p99_ms,p999_ms).
+# (columns offered,achieved,p50_ms,p99_ms,p999_ms,stolen_cores,flush_p99_ms,
+# flush_max_ms; the last, the disk's slowest flush in the step, is drawn with the
+# latencies it bounds from below).
 #
 #   gnuplot -e "csv='sweep.csv'; png='sweep.png'; subtitle='...'; maxrate=5700" tools/bench_plot.gp
 #
@@ -39,5 +41,6 @@ set yrange [*:*]
 plot csv using 1:3 every ::1 with linespoints pt 7 lw 2 lc rgb "#2ca02c" title "p50", \
      csv using 1:4 every ::1 with linespoints pt 5 lw 2 lc rgb "#d62728" title "p99", \
      csv using 1:5 every ::1 with linespoints pt 9 lw 1 lc rgb "#9467bd" title "p99.9", \
+     csv using 1:8 every ::1 with points pt 2 ps 1.5 lc rgb "#8c564b" title "the disk's slowest flush (probe)", \
      20 with lines dashtype 2 lc rgb "black" title "p99 target at half the maximum: 20 ms"
 unset multiplot
