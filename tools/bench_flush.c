@@ -42,12 +42,13 @@ static void *probe(void *arg)
 	return NULL;
 }
 
-int bench_flush_start(struct bench_flush *f, const char *dir, int interval_ms, char *err,
-                      size_t errcap)
+int bench_flush_prepare(struct bench_flush *f, const char *dir, int interval_ms, char *err,
+                        size_t errcap)
 {
 	static const char block[PROBE_BLOCK] = {0};
 
 	memset(f, 0, sizeof *f);
+	f->fd = -1;
 	f->interval_ms = interval_ms;
 	atomic_init(&f->stop, false);
 	bench_lat_init(&f->lat);
@@ -60,18 +61,23 @@ int bench_flush_start(struct bench_flush *f, const char *dir, int interval_ms, c
 		snprintf(err, errcap, "flush probe: %s: %s", f->path, strerror(errno));
 		return -1;
 	}
-	/* the block exists before timing starts: later flushes overwrite, never extend */
 	if (pwrite(f->fd, block, sizeof block, 0) != (ssize_t)sizeof block || fsync(f->fd) != 0) {
 		snprintf(err, errcap, "flush probe: %s: %s", f->path, strerror(errno));
 		close(f->fd);
+		f->fd = -1;
 		unlink(f->path);
 		return -1;
 	}
-	int rc = pthread_create(&f->thread, NULL, probe, f);
+	f->prepared = true;
+	return 0;
+}
+
+int bench_flush_start(struct bench_flush *f, char *err, size_t errcap)
+{
+	int rc = f->prepared ? pthread_create(&f->thread, NULL, probe, f) : EBADF;
+
 	if (rc != 0) {
-		snprintf(err, errcap, "flush probe: pthread_create: %s", strerror(rc));
-		close(f->fd);
-		unlink(f->path);
+		snprintf(err, errcap, "flush probe: cannot start: %s", strerror(rc));
 		return -1;
 	}
 	f->running = true;
@@ -85,15 +91,20 @@ void bench_flush_request_stop(struct bench_flush *f)
 
 int bench_flush_finish(struct bench_flush *f, struct bench_pct *out)
 {
+	int rc = f->running && f->err == 0 ? 0 : -1;
+
 	memset(out, 0, sizeof *out);
-	if (!f->running)
-		return -1;
-	bench_flush_request_stop(f);
-	pthread_join(f->thread, NULL);
-	f->running = false;
-	close(f->fd);
-	unlink(f->path);
-	int rc = f->err ? -1 : 0;
+	if (f->running) {
+		bench_flush_request_stop(f);
+		pthread_join(f->thread, NULL);
+		f->running = false;
+		rc = f->err == 0 ? 0 : -1;
+	}
+	if (f->prepared) {
+		close(f->fd);
+		unlink(f->path);
+		f->prepared = false;
+	}
 	if (rc == 0)
 		bench_lat_percentiles(&f->lat, out);
 	bench_lat_free(&f->lat);

@@ -23,20 +23,24 @@ struct bench_flush {
 	int fd;
 	char path[4096];
 	int interval_ms;
-	bool running;
+	bool prepared, running;
 	atomic_bool stop;
 	struct bench_lat lat;   /* written by the thread alone until joined */
 	int err;                /* errno of a failed write or flush, else 0 */
 };
 
-/* Creates DIR/flush-probe and starts probing every interval_ms. 0, or -1 with a
- * message in err. */
-int bench_flush_start(struct bench_flush *f, const char *dir, int interval_ms, char *err,
-                      size_t errcap);
+/* Creates DIR/flush-probe with its block on disk, so that the probing, started
+ * later, only overwrites. 0, or -1 with a message in err. */
+int bench_flush_prepare(struct bench_flush *f, const char *dir, int interval_ms, char *err,
+                        size_t errcap);
+/* Starts probing every interval_ms: only a thread's creation, so that a window's
+ * start mark can call it without blocking. 0, or -1 with a message in err. */
+int bench_flush_start(struct bench_flush *f, char *err, size_t errcap);
 /* Asks the thread to stop after the flush in progress; safe from any thread. */
 void bench_flush_request_stop(struct bench_flush *f);
-/* Joins the thread and fills out with the flushes' percentiles; -1 when a write
- * or flush failed (out is then empty). Removes the file. */
+/* Joins the thread and fills out with the flushes' percentiles; -1 when it never
+ * started, or a write or flush failed (out is then empty). Removes the file; after
+ * a prepare, always call it. */
 int bench_flush_finish(struct bench_flush *f, struct bench_pct *out);
 
 #endif

@@ -192,8 +192,7 @@ static void on_mark(void *arg, int end)
 
 	take_sample(b, end ? &b->s1 : &b->s0);
 	if (b->probe_flush && !end)
-		b->probe_flush = bench_flush_start(&b->flush, b->logdir, FLUSH_PROBE_MS, b->flush_err,
-		                                   sizeof b->flush_err) == 0;
+		b->probe_flush = bench_flush_start(&b->flush, b->flush_err, sizeof b->flush_err) == 0;
 	else if (b->probe_flush)
 		bench_flush_request_stop(&b->flush);
 	if (b->mark_daemon && b->d.pid > 0) {
@@ -743,14 +742,16 @@ static int sweep(struct bench *b, double max_rate, struct sweep_point *pts, int 
 		progress("sweep: offering %.0f events/s", rates[i]);
 		b->mark_daemon = daemon_logs_stats;
 		b->dstats_before = -1;
-		b->probe_flush = true;
 		b->flush_err[0] = '\0';
+		b->probe_flush = bench_flush_prepare(&b->flush, b->logdir, FLUSH_PROBE_MS, b->flush_err,
+		                                     sizeof b->flush_err) == 0;
 		int open_rc = bench_client_open(b->cl, rates[i], SWEEP_WARMUP_S, b->o.sweep_duration, &r,
 		                                on_mark, b, err, sizeof err);
-		if (!b->probe_flush || bench_flush_finish(&b->flush, &p->flush) != 0) {
-			if (b->flush_err[0])
+		if (bench_flush_finish(&b->flush, &p->flush) != 0) {
+			if (b->flush.err)
+				progress("flush probe: %s", strerror(b->flush.err));
+			else if (b->flush_err[0])
 				progress("%s", b->flush_err);
-			memset(&p->flush, 0, sizeof p->flush);
 		}
 		b->probe_flush = false;
 		if (open_rc != 0) {
