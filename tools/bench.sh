@@ -25,6 +25,11 @@
 # synchronous_commit stay on); BENCH_PG_SETTINGS="" runs PostgreSQL's defaults.
 # Its WAL segments are made ready for reuse first, as on a server that has run
 # through checkpoints (min_wal_size of them: 4 GiB of disk at the default).
+# BENCH_DIRTY_EXPIRE_CS=500 (root only) runs it with the kernel writing dirty
+# pages back after 5 s instead of 30 (vm.dirty_expire_centisecs), and restores
+# the setting on exit: on a disk without a non-volatile cache, a commit's flush
+# waits behind that writeback, and smaller bursts keep it short
+# (docs/PERFORMANCE.md, "Writeback stalls the commit's flush").
 # Everything it started is stopped on exit, ^C included.
 set -euo pipefail
 
@@ -61,9 +66,13 @@ work=$(mktemp -d /tmp/pcbench-run.XXXXXX)
 pg=$root/tests/integration/pg.sh
 
 bench_pid=""
+dirty_expire_was=""
 cleanup() {
 	status=$?
 	trap - EXIT INT TERM
+	if [ -n "$dirty_expire_was" ]; then
+		echo "$dirty_expire_was" >/proc/sys/vm/dirty_expire_centisecs || true
+	fi
 	if [ -n "$bench_pid" ] && kill -0 "$bench_pid" 2>/dev/null; then
 		# its daemon gets SIGTERM when it dies (PR_SET_PDEATHSIG)
 		kill -TERM "$bench_pid" 2>/dev/null || true
@@ -77,6 +86,18 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+if [ -n "${BENCH_DIRTY_EXPIRE_CS:-}" ]; then
+	if ! [[ "$BENCH_DIRTY_EXPIRE_CS" =~ ^[0-9]+$ ]] || [ "$BENCH_DIRTY_EXPIRE_CS" -lt 100 ]; then
+		echo "bench.sh: BENCH_DIRTY_EXPIRE_CS is centiseconds, at least 100" >&2
+		exit 1
+	fi
+	was=$(cat /proc/sys/vm/dirty_expire_centisecs)
+	if ! echo "$BENCH_DIRTY_EXPIRE_CS" 2>/dev/null >/proc/sys/vm/dirty_expire_centisecs; then
+		echo "bench.sh: cannot set vm.dirty_expire_centisecs (BENCH_DIRTY_EXPIRE_CS needs root)" >&2
+		exit 1
+	fi
+	dirty_expire_was=$was
+fi
 pg_settings=${BENCH_PG_SETTINGS-shared_buffers = 4GB; min_wal_size = 4GB; max_wal_size = 16GB; checkpoint_timeout = 30min; wal_compression = on; wal_buffers = 64MB}
 conninfo=$(PC_PG_SETTINGS="$pg_settings" bash "$pg" start "$work/pg")
 psql -X -q "$conninfo dbname=postgres" -c "CREATE DATABASE pcbench"
@@ -122,6 +143,7 @@ extra=(${BENCH_EXTRA:-})
 	echo "# pointclear bench report, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo "# machine: $(nproc) cores, $(uname -srm); $(psql -X -At "$db" -c 'SHOW server_version') PostgreSQL (fsync $(psql -X -At "$db" -c 'SHOW fsync'), synchronous_commit $(psql -X -At "$db" -c 'SHOW synchronous_commit'))"
 	echo "# PostgreSQL settings: ${pg_settings:-defaults}; $wal_ready WAL segments ready for reuse"
+	echo "# kernel: vm.dirty_expire_centisecs = $(cat /proc/sys/vm/dirty_expire_centisecs)$([ -n "$dirty_expire_was" ] && echo " for this run (was $dirty_expire_was)"), vm.dirty_writeback_centisecs = $(cat /proc/sys/vm/dirty_writeback_centisecs)"
 	echo "# commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet -- . ':!docs/perf' 2>/dev/null || echo ' (with local changes)')"
 	echo "# command: pointclear --db '<throwaway cluster>' --home '<temp home>' bench ${args[*]} ${extra[*]:-}"
 	echo "#   (as run by: tools/bench.sh; environment: $(env | grep '^BENCH_' | tr '\n' ' ' || true))"
