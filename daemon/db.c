@@ -290,7 +290,15 @@ static void db_connect_poll(evutil_socket_t fd, short what, void *arg)
 
 static void db_connect(struct pc_db *db)
 {
-	db->conn = PQconnectStart(db->opts.conninfo);
+	char app[64];
+	const char *keys[] = {"dbname", "fallback_application_name", NULL};
+	const char *vals[] = {db->opts.conninfo, app, NULL};
+
+	/* pg_stat_activity then tells the writer from the control connection (the
+	 * bench finds the writer's backend so); a conninfo's own name wins */
+	snprintf(app, sizeof app, "pointcleard %s", db->opts.name);
+	/* expand_dbname: the conninfo string (or URI) in dbname is taken apart */
+	db->conn = PQconnectStartParams(keys, vals, 1);
 	if (!db->conn)
 		fatal("db: PQconnectStart");
 	if (PQstatus(db->conn) == CONNECTION_BAD) {

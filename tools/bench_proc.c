@@ -225,6 +225,23 @@ int bench_proc_cpu_ticks(pid_t pid, uint64_t *ticks)
 	return 0;
 }
 
+int bench_proc_is(pid_t pid, const char *comm)
+{
+	char path[64], buf[64];
+	FILE *f;
+	char *p;
+
+	snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	p = fgets(buf, sizeof buf, f);
+	fclose(f);
+	if (!p)
+		return 0;
+	buf[strcspn(buf, "\n")] = '\0';
+	return strcmp(buf, comm) == 0;
+}
+
 int bench_proc_mem(pid_t pid, uint64_t *rss_kib, uint64_t *hwm_kib)
 {
 	char path[64], line[256];

@@ -37,6 +37,10 @@ int bench_run(char *const argv[], char *out, size_t outlen, char *err, size_t er
 /* utime + stime of every thread of pid, in clock ticks. 0, or -1. */
 int bench_proc_cpu_ticks(pid_t pid, uint64_t *ticks);
 
+/* Whether pid is a process of this machine named comm (/proc/pid/comm): a pid
+ * another machine's server reported may name anything here. */
+int bench_proc_is(pid_t pid, const char *comm);
+
 /* VmRSS and VmHWM (peak RSS) of pid, KiB. 0, or -1. */
 int bench_proc_mem(pid_t pid, uint64_t *rss_kib, uint64_t *hwm_kib);
 

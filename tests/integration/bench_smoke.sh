@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench_smoke.sh - `pointclear bench` end to end at toy size, on the shared test
 # cluster: every phase runs (both limits, idle connections, the closed loop, an
-# open-loop rate with the daemon's own account of it, the naive baseline) and its
-# report holds together. It asserts
+# open-loop rate with the daemon's own account of it and its writer backend's CPU,
+# the naive baseline) and its report holds together. It asserts
 # what the bench must get right whatever the machine's speed: the pre-signed
 # workload is accepted (no answer rejected or retryable), the ledger holds at
 # least what the report says was recorded, and every line the report promises is
@@ -43,8 +43,16 @@ grep -Eq '^ratios: [0-9.]+ of one-core verification' "$work/report" || fail "no 
 [ "$(wc -l <"$work/sweep.csv")" -eq 2 ] || fail "sweep CSV: header and one rate expected"
 grep -q '^50,' "$work/sweep.csv" || fail "sweep CSV: no row for 50/s"
 # the disk's flushes were probed over the step: a flush takes some time
-awk -F, 'NR == 2 && NF == 8 && $8 > 0 { ok = 1 } END { exit !ok }' "$work/sweep.csv" \
+awk -F, 'NR == 2 && NF == 9 && $8 > 0 { ok = 1 } END { exit !ok }' "$work/sweep.csv" \
 	|| fail "sweep CSV: no flush probe figures"
+# the daemon's writer backend was found (by the application name the daemon
+# gives it) and watched over the step, and over both closed loops
+awk -F, 'NR == 2 && $9 ~ /^[0-9]+\.[0-9][0-9]$/ { ok = 1 } END { exit !ok }' "$work/sweep.csv" \
+	|| fail "sweep CSV: no figure for the writer's backend"
+[ "$(grep -Ec "^    the daemon's writer backend in PostgreSQL: [0-9.]+ cores" "$work/report")" -eq 2 ] \
+	|| fail "no CPU figure for the writer's backend in the closed loops"
+grep -Eq '^sweep: the closed loop.s rows vacuumed first \(VACUUM ANALYZE: [0-9.]+ s\)$' "$work/report" \
+	|| fail "the sweep did not start from a vacuumed database"
 grep -Eq '^sweep: the page cache flushed first \(sync: [0-9.]+ s\)$' "$work/report" \
 	|| fail "the sweep did not start from a flushed page cache"
 # the daemon's own account of the step, from the stats line SIGUSR1 asks for
