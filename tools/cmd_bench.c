@@ -215,10 +215,10 @@ static struct usage usage_between(const struct bench *b)
 	double tck = (double)sysconf(_SC_CLK_TCK);
 
 	u.seconds = (double)(b->s1.mono_us - b->s0.mono_us) / 1e6;
+	u.writer_cores = -1;
 	if (u.seconds <= 0)
 		return u;
 	u.daemon_cores = (double)(b->s1.daemon_ticks - b->s0.daemon_ticks) / tck / u.seconds;
-	u.writer_cores = -1;
 	if (b->s0.writer_pid > 0 && b->s1.writer_pid == b->s0.writer_pid &&
 	    b->s1.writer_ticks >= b->s0.writer_ticks)
 		u.writer_cores = (double)(b->s1.writer_ticks - b->s0.writer_ticks) / tck / u.seconds;
@@ -787,8 +787,8 @@ static int sweep(struct bench *b, double max_rate, struct sweep_point *pts, int 
 		        "flush_max_ms,writer_cores\n");
 	}
 	/* The closed loop left at the maximum rate what autovacuum comes back for within
-	 * a minute: a VACUUM of every table it grew or updated, read whole. That ran in
-	 * whichever step of the sweep it fell in, and took the writer's backend's core
+	 * a minute: a VACUUM and an ANALYZE of every table it grew or updated. That ran
+	 * in whichever step of the sweep it fell in, and took CPU from the writer's backend
 	 * (p99 350 ms at 3,500/s in the step it hit, 27 ms with autovacuum off). So the
 	 * sweep starts from a vacuumed database; autovacuum's share of the sweep's own
 	 * rows stays in it. */
