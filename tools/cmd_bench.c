@@ -63,14 +63,17 @@ static const char bench_usage[] =
 	"acknowledgement latency p50/p99/p99.9, the daemon's CPU and peak RSS, and, from\n"
 	"the same run, the raw Ed25519 verification rate of one core and a naive baseline\n"
 	"(the daemon restarted with --batch-max 1 --batches-in-flight 1). The database\n"
-	"is ANALYZEd before each measured phase, as autovacuum keeps a live one. The sweep\n"
-	"starts from a flushed page cache (sync), and each of its steps reports the\n"
-	"slowest flush of a probe file in --log-dir meanwhile (a 4 KiB write and\n"
-	"fdatasync every 10 ms): put --log-dir on the filesystem of PostgreSQL's WAL.\n"
+	"is ANALYZEd before each measured phase, as autovacuum keeps a live one. Each\n"
+	"phase also reports the CPU of the daemon's writer backend (pg_stat_activity's\n"
+	"'pointcleard writer', when it runs on this machine). The sweep starts from a\n"
+	"vacuumed database (VACUUM ANALYZE) and a flushed page cache (sync), and each of\n"
+	"its steps reports the slowest flush of a probe file in --log-dir meanwhile (a\n"
+	"4 KiB write and fdatasync every 10 ms): put --log-dir on the filesystem of\n"
+	"PostgreSQL's WAL. The daemons it starts log stats only when it asks (SIGUSR1).\n"
 	"  --rates LIST     open-loop sweep at these offered rates (events/s), --sweep-duration\n"
 	"                   seconds each; \"auto\" = 0.1,0.25,0.5,0.75,0.9,1.0,1.1 x the maximum\n"
 	"  --csv FILE       the sweep as offered,achieved,p50_ms,p99_ms,p999_ms,stolen_cores,\n"
-	"                   flush_p99_ms,flush_max_ms\n"
+	"                   flush_p99_ms,flush_max_ms,writer_cores\n"
 	"  --idle N         hold N idle TLS connections on a fresh daemon, report its memory\n"
 	"  --workers N      passed to the daemon (default: its own, one per core)\n"
 	"  --daemon-arg ARG one more argument for the daemon (repeatable)\n"
@@ -331,21 +334,29 @@ static int setup_members(struct bench *b)
 	return rc;
 }
 
-/* Planner statistics as a live database keeps them (autovacuum analyzes tables
- * as they grow): a ledger and member table loaded or grown in bulk since the last
- * ANALYZE can make the writer's cached plans scan instead of probe, and the
- * figures then measure that instead of the daemon. Run before each phase. */
-static int refresh_statistics(struct bench *b)
+/* Runs one parameterless maintenance statement (ANALYZE, VACUUM) on a connection
+ * of its own, outside any transaction (VACUUM refuses one). 0, or the failure
+ * reported (cli_fail). */
+static int run_maintenance(struct bench *b, const char *sql)
 {
 	struct db d = {0};
 	int rc = 0;
 
 	if (db_open(&d, b->ctx->db) != 0)
 		return cli_fail(b->ctx, "%s", d.err);
-	if (db_exec(&d, "ANALYZE", 0, NULL) != 0)
-		rc = cli_fail(b->ctx, "ANALYZE: %s", d.err);
+	if (db_exec(&d, sql, 0, NULL) != 0)
+		rc = cli_fail(b->ctx, "%s: %s", sql, d.err);
 	db_close(&d);
 	return rc;
+}
+
+/* Planner statistics as a live database keeps them (autovacuum analyzes tables
+ * as they grow): a ledger and member table loaded or grown in bulk since the last
+ * ANALYZE can make the writer's cached plans scan instead of probe, and the
+ * figures then measure that instead of the daemon. Run before each phase. */
+static int refresh_statistics(struct bench *b)
+{
+	return run_maintenance(b, "ANALYZE");
 }
 
 /* The PostgreSQL backend of the running daemon's writer connection, whose CPU the
@@ -386,20 +397,16 @@ static void find_writer(struct bench *b)
 /* VACUUM (ANALYZE) of the bench's database, timed and printed. */
 static int vacuum_database(struct bench *b)
 {
-	struct db d = {0};
 	int64_t t0 = bench_mono_us();
-	int rc = 0;
 
 	progress("sweep: vacuuming what the closed loop left (VACUUM ANALYZE)");
-	if (db_open(&d, b->ctx->db) != 0)
-		return cli_fail(b->ctx, "%s", d.err);
-	if (db_exec(&d, "VACUUM (ANALYZE)", 0, NULL) != 0)
-		rc = cli_fail(b->ctx, "VACUUM: %s", d.err);
-	db_close(&d);
-	if (rc == 0)
-		printf("sweep: the closed loop's rows vacuumed first (VACUUM ANALYZE: %.2f s)\n",
-		       (double)(bench_mono_us() - t0) / 1e6);
-	return rc;
+	int rc = run_maintenance(b, "VACUUM (ANALYZE)");
+
+	if (rc != 0)
+		return rc;
+	printf("sweep: the closed loop's rows vacuumed first (VACUUM ANALYZE: %.2f s)\n",
+	       (double)(bench_mono_us() - t0) / 1e6);
+	return 0;
 }
 
 static int setup(struct bench *b)
