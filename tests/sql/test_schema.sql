@@ -3,7 +3,7 @@
 -- hash is PROTOCOL.md's, pc_apply_batch decides as the domain rules say, and
 -- receipt trees are cut and found again as PROTOCOL.md's "Receipts" says.
 BEGIN;
-SELECT plan(43);
+SELECT plan(46);
 
 INSERT INTO alliances (alliance_id, name, currency, ca_cert_pem) VALUES ('al', 'Al', 'EUR', 'x');
 INSERT INTO ledger_heads VALUES ('al');
@@ -119,6 +119,18 @@ SELECT throws_ok($$INSERT INTO postings VALUES ('al', 0, 9, 1, 'm1', 0, 'zero')$
                  'a posting of zero is refused');
 SELECT throws_ok($$UPDATE members SET held = -1 WHERE member_id = 'm1'$$, '23514', NULL,
                  'held points cannot go negative');
+-- member ids keep their form on INSERT and on UPDATE OF member_id (a trigger, since
+-- a CHECK would run its regular expression on every balance write-back too)
+SELECT throws_ok($$INSERT INTO members (alliance_id, member_id) VALUES ('al', 'no spaces')$$,
+                 '23514', NULL, 'a member id outside A-Z a-z 0-9 . _ : - is refused');
+SELECT throws_ok($$UPDATE members SET member_id = repeat('m', 65) WHERE member_id = 'm1'$$,
+                 '23514', NULL, 'a member id of 65 characters is refused on UPDATE too');
+ALTER TABLE members DISABLE TRIGGER members_member_id_valid;
+INSERT INTO members (alliance_id, member_id) VALUES ('al', 'legacy id');
+ALTER TABLE members ENABLE TRIGGER members_member_id_valid;
+SELECT lives_ok($$UPDATE members SET balance = balance + 1 WHERE member_id = 'legacy id'$$,
+                'a balance write does not check the member id again');
+DELETE FROM members WHERE member_id = 'legacy id';
 
 -- PROTOCOL.md's leaf, the same known answer as proto/testvectors
 SELECT is(encode(pc_leaf_hash('al', 0, 1795385298713955, '\x01', 1::smallint, 0::smallint, 100, 100,
