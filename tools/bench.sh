@@ -98,7 +98,7 @@ if [ -n "${BENCH_DIRTY_EXPIRE_CS:-}" ]; then
 	fi
 	dirty_expire_was=$was
 fi
-pg_settings=${BENCH_PG_SETTINGS-shared_buffers = 4GB; min_wal_size = 4GB; max_wal_size = 16GB; checkpoint_timeout = 30min; wal_compression = on; wal_buffers = 64MB}
+pg_settings=${BENCH_PG_SETTINGS-shared_buffers = 4GB; min_wal_size = 4GB; max_wal_size = 16GB; checkpoint_timeout = 30min; wal_compression = lz4; wal_buffers = 64MB}
 conninfo=$(PC_PG_SETTINGS="$pg_settings" bash "$pg" start "$work/pg")
 psql -X -q "$conninfo dbname=postgres" -c "CREATE DATABASE pcbench"
 
