@@ -3,7 +3,7 @@
 -- hash is PROTOCOL.md's, pc_apply_batch decides as the domain rules say, and
 -- receipt trees are cut and found again as PROTOCOL.md's "Receipts" says.
 BEGIN;
-SELECT plan(46);
+SELECT plan(47);
 
 INSERT INTO alliances (alliance_id, name, currency, ca_cert_pem) VALUES ('al', 'Al', 'EUR', 'x');
 INSERT INTO ledger_heads VALUES ('al');
@@ -288,5 +288,37 @@ SELECT results_eq(
 SELECT throws_ok($$SELECT * FROM pc_record_batch('{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}',
         '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', 65)$$,
     '22023', NULL, 'receipt trees hold at most 64 entries');
+-- each key a batch names is judged once and applies to every event signed with
+-- it: reused, unknown, another merchant's, revoked, not yet valid
+INSERT INTO merchant_keys (alliance_id, key_id, merchant_id, public_key, valid_from, revoked_at)
+VALUES ('al', '00000000000000cc', 'cafe', decode(repeat('33', 32), 'hex'),
+        now() - interval '1 day', now() - interval '1 hour'),
+       ('al', '00000000000000dd', 'cafe', decode(repeat('44', 32), 'hex'),
+        now() + interval '1 day', NULL);
+SELECT results_eq($$
+    SELECT r_idx, r_disposition, r_code FROM pc_apply_batch(
+        array_fill('al'::text, ARRAY[8]),
+        ARRAY['cafe', 'cafe', 'gym', 'cafe', 'cafe', 'cafe', 'gym', 'cafe'],
+        ARRAY['key-1', 'key-2', 'key-3', 'key-4', 'key-5', 'key-6', 'key-7', 'key-8'],
+        ARRAY['00000000000000aa', '00000000000000aa', '00000000000000aa', 'ffffffffffffffff',
+              '00000000000000cc', '00000000000000dd', '00000000000000bb', '00000000000000aa'],
+        array_fill(1::smallint, ARRAY[8]),
+        array_fill('\x01'::bytea, ARRAY[8]),
+        ARRAY(SELECT sha256(convert_to('k' || i, 'UTF8')) FROM generate_series(1, 8) i),
+        array_fill(now(), ARRAY[8]), array_fill('s1'::text, ARRAY[8]),
+        array_fill('t1'::text, ARRAY[8]), array_fill('m1'::text, ARRAY[8]),
+        array_fill(1::bigint, ARRAY[8]), array_fill(NULL::text, ARRAY[8]),
+        array_fill(NULL::bigint, ARRAY[8]), array_fill(0, ARRAY[8]),
+        array_fill(NULL::text, ARRAY[8]), array_fill(NULL::text, ARRAY[8]),
+        array_fill(NULL::text, ARRAY[8]), array_fill(NULL::text, ARRAY[8]),
+        array_fill(NULL::text, ARRAY[8]), array_fill(NULL::timestamptz, ARRAY[8]),
+        array_fill(NULL::text, ARRAY[8]))
+    ORDER BY r_idx$$,
+    $$VALUES (1, 1::smallint, 0::smallint), (2, 1::smallint, 0::smallint),
+             (3, 3::smallint, 24::smallint), (4, 3::smallint, 21::smallint),
+             (5, 3::smallint, 22::smallint), (6, 3::smallint, 23::smallint),
+             (7, 1::smallint, 0::smallint), (8, 1::smallint, 0::smallint)$$,
+    'every event gets its key''s verdict, however many events share the key');
+
 SELECT * FROM finish();
 ROLLBACK;
