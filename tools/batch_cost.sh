@@ -10,7 +10,7 @@
 # from). It is not touched: the script works on a copy in a temporary directory
 # (as large as DATADIR). PRE.sql, if given, is applied to the copy first (a
 # migration to compare). Then, in a single-user backend under callgrind, it runs
-# 40 warm-up batches of 200 events and then 2, and again 12, batches of SIZE
+# 40 warm-up batches of 200 events and then 2, and again 12, batches of SIZE (1-600)
 # events (earns, redemptions, referrals and purchases the ledger recorded, under
 # new event ids), each rolled back; the difference of the two runs over 10 is the
 # cost of one batch. full_page_writes is off in the backend: right after the copy
@@ -23,7 +23,7 @@ data=$(cd "$1" && pwd)
 dbname=$2
 size=$3
 pre=${4:+$(cd "$(dirname "$4")" && pwd)/$(basename "$4")}
-[[ "$size" =~ ^[1-9][0-9]*$ ]] && [ "$size" -le 1000 ] || { echo "batch_cost.sh: SIZE is 1 to 1000" >&2; exit 2; }
+[[ "$size" =~ ^[1-9][0-9]*$ ]] && [ "$size" -le 600 ] || { echo "batch_cost.sh: SIZE is 1 to 600" >&2; exit 2; }
 command -v valgrind >/dev/null || { echo "batch_cost.sh: needs valgrind" >&2; exit 1; }
 bindir=$(pg_config --bindir 2>/dev/null || true)
 [ -x "$bindir/postgres" ] || bindir=/usr/lib/postgresql/15/bin

@@ -288,8 +288,9 @@ SELECT results_eq(
 SELECT throws_ok($$SELECT * FROM pc_record_batch('{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}',
         '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', 65)$$,
     '22023', NULL, 'receipt trees hold at most 64 entries');
--- each key a batch names is judged once and applies to every event signed with
--- it: reused, unknown, another merchant's, revoked, not yet valid
+-- every event of a batch gets the verdict of the key it names, whether or not
+-- other events name it too: reused, unknown, another merchant's, revoked, not
+-- yet valid
 INSERT INTO merchant_keys (alliance_id, key_id, merchant_id, public_key, valid_from, revoked_at)
 VALUES ('al', '00000000000000cc', 'cafe', decode(repeat('33', 32), 'hex'),
         now() - interval '1 day', now() - interval '1 hour'),
