@@ -18,7 +18,7 @@
 # steady state seldom does. Needs valgrind; as root, the backend runs as postgres.
 set -euo pipefail
 
-[ $# -ge 3 ] || { sed -n '2,20p' "$0" >&2; exit 2; }
+[ $# -ge 3 ] || { sed -n '2,18p' "$0" >&2; exit 2; }
 data=$(cd "$1" && pwd)
 dbname=$2
 size=$3

@@ -15,14 +15,17 @@ VALUES ('al', '00000000000000aa', 'cafe', decode(repeat('11', 32), 'hex'), now()
 INSERT INTO members (alliance_id, member_id) VALUES ('al', 'm1'), ('al', 'm2');
 UPDATE members SET balance = 9223372036854775000 WHERE member_id = 'm2';
 
--- One batch of n events of one alliance; the arrays not given are NULL.
+-- One batch of n events of one alliance; the arrays not given are NULL. Each
+-- event is signed with its merchant's key unless keys names others.
 CREATE FUNCTION t_batch(merchant text[], event text[], kind smallint[], member text[],
-                        amount bigint[], ref_event text[], payload text[])
+                        amount bigint[], ref_event text[], payload text[],
+                        keys text[] DEFAULT NULL)
 RETURNS SETOF record LANGUAGE sql AS $$
     SELECT * FROM pc_apply_batch(
         array_fill('al'::text, ARRAY[cardinality(merchant)]), merchant, event,
-        ARRAY(SELECT CASE m WHEN 'cafe' THEN '00000000000000aa' ELSE '00000000000000bb' END
-                FROM unnest(merchant) m),
+        coalesce(keys, ARRAY(SELECT CASE m WHEN 'cafe' THEN '00000000000000aa'
+                                           ELSE '00000000000000bb' END
+                               FROM unnest(merchant) m)),
         kind,
         ARRAY(SELECT convert_to(p, 'UTF8') FROM unnest(payload) p),
         ARRAY(SELECT sha256(convert_to(p, 'UTF8')) FROM unnest(payload) p),
@@ -297,24 +300,18 @@ VALUES ('al', '00000000000000cc', 'cafe', decode(repeat('33', 32), 'hex'),
        ('al', '00000000000000dd', 'cafe', decode(repeat('44', 32), 'hex'),
         now() + interval '1 day', NULL);
 SELECT results_eq($$
-    SELECT r_idx, r_disposition, r_code FROM pc_apply_batch(
-        array_fill('al'::text, ARRAY[8]),
+    SELECT idx, disposition, code FROM t_batch(
         ARRAY['cafe', 'cafe', 'gym', 'cafe', 'cafe', 'cafe', 'gym', 'cafe'],
         ARRAY['key-1', 'key-2', 'key-3', 'key-4', 'key-5', 'key-6', 'key-7', 'key-8'],
-        ARRAY['00000000000000aa', '00000000000000aa', '00000000000000aa', 'ffffffffffffffff',
-              '00000000000000cc', '00000000000000dd', '00000000000000bb', '00000000000000aa'],
-        array_fill(1::smallint, ARRAY[8]),
-        array_fill('\x01'::bytea, ARRAY[8]),
-        ARRAY(SELECT sha256(convert_to('k' || i, 'UTF8')) FROM generate_series(1, 8) i),
-        array_fill(now(), ARRAY[8]), array_fill('s1'::text, ARRAY[8]),
-        array_fill('t1'::text, ARRAY[8]), array_fill('m1'::text, ARRAY[8]),
+        array_fill(1::smallint, ARRAY[8]), array_fill('m1'::text, ARRAY[8]),
         array_fill(1::bigint, ARRAY[8]), array_fill(NULL::text, ARRAY[8]),
-        array_fill(NULL::bigint, ARRAY[8]), array_fill(0, ARRAY[8]),
-        array_fill(NULL::text, ARRAY[8]), array_fill(NULL::text, ARRAY[8]),
-        array_fill(NULL::text, ARRAY[8]), array_fill(NULL::text, ARRAY[8]),
-        array_fill(NULL::text, ARRAY[8]), array_fill(NULL::timestamptz, ARRAY[8]),
-        array_fill(NULL::text, ARRAY[8]))
-    ORDER BY r_idx$$,
+        ARRAY(SELECT 'p-key-' || i FROM generate_series(1, 8) i),
+        ARRAY['00000000000000aa', '00000000000000aa', '00000000000000aa', 'ffffffffffffffff',
+              '00000000000000cc', '00000000000000dd', '00000000000000bb', '00000000000000aa'])
+    AS t(idx int, disposition smallint, code smallint, seq bigint, accepted_at_us bigint,
+         status smallint, balance bigint, available bigint, applied bigint, remaining bigint,
+         hold_expires_at_us bigint, leaf_hash bytea, original_seq bigint)
+    ORDER BY idx$$,
     $$VALUES (1, 1::smallint, 0::smallint), (2, 1::smallint, 0::smallint),
              (3, 3::smallint, 24::smallint), (4, 3::smallint, 21::smallint),
              (5, 3::smallint, 22::smallint), (6, 3::smallint, 23::smallint),
