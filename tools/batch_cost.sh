@@ -12,13 +12,15 @@
 # migration to compare). Then, in a single-user backend under callgrind, it runs
 # 40 warm-up batches of 200 events and then 2, and again 12, batches of SIZE (1-600)
 # events (earns, redemptions, referrals and purchases the ledger recorded, under
-# new event ids), each rolled back; the difference of the two runs over 10 is the
+# new event ids), each committed; the difference of the two runs over 10 is the
 # cost of one batch. full_page_writes is off in the backend: right after the copy
 # every page's first change would log a full-page image, which a server in its
 # steady state seldom does. Needs valgrind; as root, the backend runs as postgres.
+# With BATCH_COST_KEEP=DIR the two callgrind profiles are kept there (cg.2 and
+# cg.12) for callgrind_annotate.
 set -euo pipefail
 
-[ $# -ge 3 ] || { sed -n '2,18p' "$0" >&2; exit 2; }
+[ $# -ge 3 ] || { sed -n '2,20p' "$0" >&2; exit 2; }
 data=$(cd "$1" && pwd)
 dbname=$2
 size=$3
@@ -38,6 +40,9 @@ rm -f "$work/data/postmaster.pid"
 
 # The batches are built from the ledger once, in a table of the copy, so that
 # every run reads the same arrays; PRE.sql is applied on the same server start.
+# They come from the alliance whose id sorts last (each bench run adds one): its
+# rising keys end their indexes, as a lone alliance's do, and an insert there
+# takes the B-tree's rightmost-leaf path instead of a descent from the root.
 as_owner "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w start \
 	-o "-c unix_socket_directories=$work -c listen_addresses= -c shared_preload_libraries=" >/dev/null
 conn="host=$work user=$(as_owner id -un) dbname=$dbname"
@@ -49,7 +54,8 @@ SELECT row_number() OVER () - 1 AS r, l.alliance_id a, l.merchant_id m, 'cost-' 
        rt.channel ch, rt.campaign_id camp, coalesce(rt.referral_code, p.referral_code) code,
        rt.touched_at tt, p.currency::text cur
   FROM (SELECT * FROM ledger WHERE kind IN (1, 2, 7, 8) AND status = 1
-         ORDER BY alliance_id, seq DESC LIMIT 20000) l
+           AND alliance_id = (SELECT max(alliance_id) FROM ledger_heads)
+         ORDER BY seq DESC LIMIT 20000) l
   LEFT JOIN referral_touches rt ON rt.alliance_id = l.alliance_id AND rt.seq = l.seq
   LEFT JOIN purchases p ON p.alliance_id = l.alliance_id AND p.seq = l.seq;
 -- warm-up batches of 200 from rows 8000 on (sz 0), measured batches of :size from row 0
@@ -75,8 +81,8 @@ psql -X -q "$conn" -c CHECKPOINT
 as_owner "$bindir/pg_ctl" -D "$work/data" -m fast -w stop >/dev/null
 cp -a "$work/data" "$work/base"
 
-call() {   # call SZ B: one batch (SZ 0: a warm-up one), rolled back (single-user mode ends a command at ";\n\n")
-	printf 'BEGIN;\n\nSELECT count(*) FROM batch_cost x, LATERAL pc_record_batch(x.pa, x.pm, x.pe, x.pk, x.pkind, x.penv, x.pph, x.pet, x.pst, x.pte, x.pmem, x.pamt, x.pre, x.prs, x.pdur, x.preason, x.pben, x.pch, x.pcamp, x.pcode, x.ptt, x.pcur) WHERE x.sz = %d AND x.b = %d;\n\nROLLBACK;\n\n' "$1" "$2"
+call() {   # call SZ B: one batch (SZ 0: a warm-up one), committed (single-user mode ends a command at ";\n\n")
+	printf 'BEGIN;\n\nSELECT count(*) FROM batch_cost x, LATERAL pc_record_batch(x.pa, x.pm, x.pe, x.pk, x.pkind, x.penv, x.pph, x.pet, x.pst, x.pte, x.pmem, x.pamt, x.pre, x.prs, x.pdur, x.preason, x.pben, x.pch, x.pcamp, x.pcode, x.ptt, x.pcur) WHERE x.sz = %d AND x.b = %d;\n\nCOMMIT;\n\n' "$1" "$2"
 }
 run() {    # run N: Ir of the warm-up and N measured batches, on a fresh copy
 	rm -rf "$work/data"
@@ -96,6 +102,7 @@ run() {    # run N: Ir of the warm-up and N measured batches, on a fresh copy
 		grep -m 5 ERROR "$work/out.$1" >&2 || tail -5 "$work/out.$1" >&2
 		exit 1
 	fi
+	[ -z "${BATCH_COST_KEEP:-}" ] || cp "$work/cg.$1" "$BATCH_COST_KEEP/"
 	awk '/^totals:/ { print $2 }' "$work/cg.$1"
 }
 lo=$(run 2)

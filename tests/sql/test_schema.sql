@@ -3,7 +3,7 @@
 -- hash is PROTOCOL.md's, pc_apply_batch decides as the domain rules say, and
 -- receipt trees are cut and found again as PROTOCOL.md's "Receipts" says.
 BEGIN;
-SELECT plan(47);
+SELECT plan(53);
 
 INSERT INTO alliances (alliance_id, name, currency, ca_cert_pem) VALUES ('al', 'Al', 'EUR', 'x');
 INSERT INTO ledger_heads VALUES ('al');
@@ -134,6 +134,37 @@ ALTER TABLE members ENABLE TRIGGER members_member_id_valid;
 SELECT lives_ok($$UPDATE members SET balance = balance + 1 WHERE member_id = 'legacy id'$$,
                 'a balance write does not check the member id again');
 DELETE FROM members WHERE member_id = 'legacy id';
+
+-- 010 reordered the writer's keys (the column that tells keys apart first): the
+-- rules they hold are the same, alliance included
+INSERT INTO alliances (alliance_id, name, currency, ca_cert_pem) VALUES ('al2', 'Al2', 'EUR', 'x');
+INSERT INTO merchants (alliance_id, merchant_id, name, industry) VALUES ('al2', 'cafe', 'Cafe', 'cafe');
+SELECT throws_ok($$INSERT INTO members (alliance_id, member_id) VALUES ('al', 'm1')$$,
+                 '23505', NULL, 'a member is one row per alliance');
+SELECT lives_ok($$INSERT INTO members (alliance_id, member_id) VALUES ('al2', 'm1')$$,
+                'the same member id in another alliance is another member');
+SELECT throws_ok($$INSERT INTO merchant_keys (alliance_id, key_id, merchant_id, public_key)
+                   VALUES ('al', '00000000000000aa', 'gym', decode(repeat('33', 32), 'hex'))$$,
+                 '23505', NULL, 'a key id is taken once per alliance');
+SELECT lives_ok($$INSERT INTO merchant_keys (alliance_id, key_id, merchant_id, public_key)
+                  VALUES ('al2', '00000000000000aa', 'cafe', decode(repeat('33', 32), 'hex'))$$,
+                'the same key id in another alliance is another key');
+SELECT lives_ok($$INSERT INTO ledger (alliance_id, seq, accepted_at, merchant_id, event_id, key_id,
+        kind, event_time, store_id, terminal_id, envelope, payload_hash, status, code, balance,
+        available, applied, remaining, hold_expires_at_us, leaf_hash)
+    VALUES ('al2', 0, now(), 'cafe', 'e1', '00000000000000aa', 1, now(), 's', 't', '\x', '\x',
+            1, 0, 0, 0, 0, 0, 0, sha256('\x'))$$,
+    'the same merchant and event id in another alliance is another entry');
+SELECT is(ARRAY(SELECT pg_get_indexdef(x) FROM unnest(ARRAY['ledger_by_time'::regclass,
+                 'ledger_event_key', 'members_pkey', 'merchant_keys_pkey', 'postings_by_account']) x),
+          ARRAY['CREATE INDEX ledger_by_time ON public.ledger USING brin (accepted_at)',
+                'CREATE UNIQUE INDEX ledger_event_key ON public.ledger USING btree (event_id, merchant_id, alliance_id)',
+                'CREATE UNIQUE INDEX members_pkey ON public.members USING btree (member_id, alliance_id)',
+                'CREATE UNIQUE INDEX merchant_keys_pkey ON public.merchant_keys USING btree (key_id, alliance_id)',
+                'CREATE INDEX postings_by_account ON public.postings USING btree (owner_id, account_kind, alliance_id, seq)'],
+          'the writer''s random probes and inserts lead with the column that decides (tools/batch_cost.sh counts them)');
+DELETE FROM merchant_keys WHERE alliance_id = 'al2';
+DELETE FROM members WHERE alliance_id = 'al2';
 
 -- PROTOCOL.md's leaf, the same known answer as proto/testvectors
 SELECT is(encode(pc_leaf_hash('al', 0, 1795385298713955, '\x01', 1::smallint, 0::smallint, 100, 100,
