@@ -55,3 +55,15 @@ CREATE INDEX purchases_by_member ON purchases (member_id, alliance_id, seq);
 
 DROP INDEX holds_active_by_member;
 CREATE INDEX holds_active_by_member ON holds (member_id, alliance_id) WHERE state = 1;
+
+-- The writer's function turns sequential scans off (006), so a statement that
+-- ever lost its index path would be costed at the disabled scan's 10^10, far
+-- above jit_above_cost, and LLVM would compile it again at every call: a first
+-- version of this migration that also reordered the ledger's primary key spent
+-- 58% of a batch's instructions in LLVM. Compiled code never pays for itself in
+-- a batch of milliseconds, so JIT is off for the function.
+ALTER FUNCTION pc_decide_and_record(
+    text[], text[], text[], text[], smallint[], bytea[], bytea[], timestamptz[], text[],
+    text[], text[], bigint[], text[], bigint[], integer[], text[], text[], text[], text[],
+    text[], timestamptz[], text[], integer)
+    SET jit = off;

@@ -3,7 +3,7 @@
 -- hash is PROTOCOL.md's, pc_apply_batch decides as the domain rules say, and
 -- receipt trees are cut and found again as PROTOCOL.md's "Receipts" says.
 BEGIN;
-SELECT plan(53);
+SELECT plan(54);
 
 INSERT INTO alliances (alliance_id, name, currency, ca_cert_pem) VALUES ('al', 'Al', 'EUR', 'x');
 INSERT INTO ledger_heads VALUES ('al');
@@ -163,6 +163,10 @@ SELECT is(ARRAY(SELECT pg_get_indexdef(x) FROM unnest(ARRAY['ledger_by_time'::re
                 'CREATE UNIQUE INDEX merchant_keys_pkey ON public.merchant_keys USING btree (key_id, alliance_id)',
                 'CREATE INDEX postings_by_account ON public.postings USING btree (owner_id, account_kind, alliance_id, seq)'],
           'the writer''s random probes and inserts lead with the column that decides (tools/batch_cost.sh counts them)');
+SELECT is((SELECT array_agg(c ORDER BY c) FROM pg_proc, unnest(proconfig) c
+            WHERE proname = 'pc_decide_and_record'),
+          ARRAY['enable_seqscan=off', 'jit=off'],
+          'the writer''s function probes by index and never JIT-compiles a batch');
 DELETE FROM merchant_keys WHERE alliance_id = 'al2';
 DELETE FROM members WHERE alliance_id = 'al2';
 
