@@ -3,7 +3,7 @@
 -- hash is PROTOCOL.md's, pc_apply_batch decides as the domain rules say, and
 -- receipt trees are cut and found again as PROTOCOL.md's "Receipts" says.
 BEGIN;
-SELECT plan(54);
+SELECT plan(56);
 
 INSERT INTO alliances (alliance_id, name, currency, ca_cert_pem) VALUES ('al', 'Al', 'EUR', 'x');
 INSERT INTO ledger_heads VALUES ('al');
@@ -197,6 +197,29 @@ SELECT is((SELECT count(*) FROM postings WHERE seq = (SELECT seq FROM r3 WHERE i
           'a hold posts nothing');
 SELECT is((SELECT sum(amount) FROM postings WHERE seq = (SELECT seq FROM r3 WHERE idx = 3) AND account_kind = 1),
           -20::numeric, 'the capture posts the captured points');
+
+-- a capture that meets an expired hold before the daemon's sweep does: declined,
+-- and the hold released by the capture's batch
+CREATE TEMP TABLE r3x AS
+SELECT * FROM t_batch(ARRAY['gym'], ARRAY['gx1'], ARRAY[3]::smallint[], ARRAY['m1'],
+                      ARRAY[30]::bigint[], ARRAY[NULL::text], ARRAY['p-gx1'])
+AS t(idx int, disposition smallint, code smallint, seq bigint, accepted_at_us bigint,
+     status smallint, balance bigint, available bigint, applied bigint, remaining bigint,
+     hold_expires_at_us bigint, leaf_hash bytea, original_seq bigint);
+UPDATE holds SET expires_at = clock_timestamp() - interval '1 second'
+ WHERE seq = (SELECT seq FROM r3x);
+CREATE TEMP TABLE r3y AS
+SELECT * FROM t_batch(ARRAY['gym'], ARRAY['gx2'], ARRAY[4]::smallint[], ARRAY[NULL::text],
+                      ARRAY[10]::bigint[], ARRAY['gx1'], ARRAY['p-gx2'])
+AS t(idx int, disposition smallint, code smallint, seq bigint, accepted_at_us bigint,
+     status smallint, balance bigint, available bigint, applied bigint, remaining bigint,
+     hold_expires_at_us bigint, leaf_hash bytea, original_seq bigint);
+SELECT results_eq('SELECT (SELECT available FROM r3x), code, balance, available FROM r3y',
+    $$VALUES (80::bigint, 53::smallint, 110::bigint, 110::bigint)$$,
+    'a capture of an expired, unswept hold is told HOLD_EXPIRED and finds its points free');
+SELECT results_eq($$SELECT h.state, m.held FROM holds h, members m
+                    WHERE h.seq = (SELECT seq FROM r3x) AND m.member_id = 'm1'$$,
+    $$VALUES (4::smallint, 0::bigint)$$, 'the hold is written expired, and nothing stays held');
 
 -- receipts are signed a tree at a time (005): a batch's entries are cut into
 -- trees of at most 64, a replay names its original tree and brings its entries
