@@ -592,7 +592,7 @@ static void test_hold_expired(void **state)
 	approved(h, "bookshop", harness_hold("bookshop", "hx-hold", mem, 50, 1));
 	/* the sweep (every second) releases it; declined() then holds the capture to
 	 * changing nothing (a capture that meets it first releases it itself, which
-	 * tests/integration/test_hold_expiry.c covers) */
+	 * tests/sql/test_schema.sql covers) */
 	assert_true(harness_wait_until(h, 10000, nothing_held, (void *)mem));
 	declined(h, "bookshop", harness_capture("bookshop", "hx-cap", "hx-hold", 10),
 	         C(HOLD_EXPIRED));
