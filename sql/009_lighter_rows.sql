@@ -19,7 +19,17 @@
 --   trees that replays belong to) now probes it once per tree, whatever the
 --   estimates. UPDATE members keeps unnest: it joins members.
 -- * The function keeps 006's SET enable_seqscan = off, which CREATE OR REPLACE
---   would otherwise drop.
+--   would otherwise drop, and turns JIT off: with sequential scans off, a
+--   statement that ever lost its index path would be costed at the disabled
+--   scan's 10^10, far above jit_above_cost, and LLVM would compile it again at
+--   every call (an index order tried with 010 spent 58% of a batch's
+--   instructions so). Compiled code never pays for itself in a batch of
+--   milliseconds.
+-- * Phase 1's two window sorts partition by (event id, merchant, alliance) and
+--   (member, alliance): the column that tells events apart first, as 010's keys
+--   do, so the sort's abbreviated keys and first comparisons decide (2.4% of a
+--   200-event batch, docs/PERFORMANCE.md, "Migration 010"). The partitions are
+--   the same in any column order.
 
 CREATE FUNCTION pc_member_id_valid() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -79,7 +89,8 @@ RETURNS TABLE (
     c_merchant            text,
     c_event               text)
 LANGUAGE plpgsql
-SET enable_seqscan = off AS $$
+SET enable_seqscan = off
+SET jit = off AS $$
 DECLARE
     max_points  CONSTANT bigint := 9223372036854775807;
     n           integer := coalesce(array_length(p_alliance, 1), 0);
@@ -177,8 +188,8 @@ BEGIN
 
     -- Phase 1.
     WITH e AS (
-        SELECT u.*, min(u.i) OVER (PARTITION BY u.a, u.m, u.ev) AS first_i,
-               CASE WHEN u.mem IS NOT NULL THEN min(u.i) OVER (PARTITION BY u.a, u.mem) END AS slot
+        SELECT u.*, min(u.i) OVER (PARTITION BY u.ev, u.m, u.a) AS first_i,
+               CASE WHEN u.mem IS NOT NULL THEN min(u.i) OVER (PARTITION BY u.mem, u.a) END AS slot
           FROM (SELECT i, p_alliance[i] AS a, p_merchant[i] AS m, p_event[i] AS ev, p_key[i] AS k,
                        p_member[i] AS mem, p_payload_hash[i] AS ph
                   FROM generate_series(1, n) AS i) u),
