@@ -3,7 +3,7 @@
 -- hash is PROTOCOL.md's, pc_apply_batch decides as the domain rules say, and
 -- receipt trees are cut and found again as PROTOCOL.md's "Receipts" says.
 BEGIN;
-SELECT plan(56);
+SELECT plan(57);
 
 INSERT INTO alliances (alliance_id, name, currency, ca_cert_pem) VALUES ('al', 'Al', 'EUR', 'x');
 INSERT INTO ledger_heads VALUES ('al');
@@ -135,8 +135,8 @@ SELECT lives_ok($$UPDATE members SET balance = balance + 1 WHERE member_id = 'le
                 'a balance write does not check the member id again');
 DELETE FROM members WHERE member_id = 'legacy id';
 
--- 010 reordered the writer's keys (the column that tells keys apart first): the
--- rules they hold are the same, alliance included
+-- 010 reordered the writer's keys and 011 put alliance_id first again: the rules
+-- they hold are the same, alliance included
 INSERT INTO alliances (alliance_id, name, currency, ca_cert_pem) VALUES ('al2', 'Al2', 'EUR', 'x');
 INSERT INTO merchants (alliance_id, merchant_id, name, industry) VALUES ('al2', 'cafe', 'Cafe', 'cafe');
 SELECT throws_ok($$INSERT INTO members (alliance_id, member_id) VALUES ('al', 'm1')$$,
@@ -155,14 +155,25 @@ SELECT lives_ok($$INSERT INTO ledger (alliance_id, seq, accepted_at, merchant_id
     VALUES ('al2', 0, now(), 'cafe', 'e1', '00000000000000aa', 1, now(), 's', 't', '\x', '\x',
             1, 0, 0, 0, 0, 0, 0, sha256('\x'))$$,
     'the same merchant and event id in another alliance is another entry');
+-- DESIGN.md: alliance_id leads every key and index of every table that carries it
+SELECT is(ARRAY(SELECT x.indexrelid::regclass::text
+                  FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid
+                  JOIN pg_namespace ns ON ns.oid = t.relnamespace AND ns.nspname = 'public'
+                 WHERE EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = t.oid
+                                  AND a.attname = 'alliance_id' AND NOT a.attisdropped)
+                   AND (x.indkey[0] = 0 OR (SELECT a.attname FROM pg_attribute a
+                                             WHERE a.attrelid = t.oid AND a.attnum = x.indkey[0])
+                                           <> 'alliance_id')
+                 ORDER BY 1),
+          '{}'::text[], 'alliance_id leads every index of every table that carries it');
 SELECT is(ARRAY(SELECT pg_get_indexdef(x) FROM unnest(ARRAY['ledger_by_time'::regclass,
                  'ledger_event_key', 'members_pkey', 'merchant_keys_pkey', 'postings_by_account']) x),
-          ARRAY['CREATE INDEX ledger_by_time ON public.ledger USING brin (accepted_at)',
-                'CREATE UNIQUE INDEX ledger_event_key ON public.ledger USING btree (event_id, merchant_id, alliance_id)',
-                'CREATE UNIQUE INDEX members_pkey ON public.members USING btree (member_id, alliance_id)',
-                'CREATE UNIQUE INDEX merchant_keys_pkey ON public.merchant_keys USING btree (key_id, alliance_id)',
-                'CREATE INDEX postings_by_account ON public.postings USING btree (owner_id, account_kind, alliance_id, seq)'],
-          'the writer''s random probes and inserts lead with the column that decides (tools/batch_cost.sh counts them)');
+          ARRAY['CREATE INDEX ledger_by_time ON public.ledger USING brin (alliance_id, accepted_at)',
+                'CREATE UNIQUE INDEX ledger_event_key ON public.ledger USING btree (alliance_id, event_id, merchant_id)',
+                'CREATE UNIQUE INDEX members_pkey ON public.members USING btree (alliance_id, member_id)',
+                'CREATE UNIQUE INDEX merchant_keys_pkey ON public.merchant_keys USING btree (alliance_id, key_id)',
+                'CREATE INDEX postings_by_account ON public.postings USING btree (alliance_id, owner_id, seq) WHERE (account_kind = 1)'],
+          'after alliance_id, the writer''s keys lead with the column that decides; members'' legs only by account (tools/batch_cost.sh counts them)');
 SELECT is((SELECT array_agg(c ORDER BY c) FROM pg_proc, unnest(proconfig) c
             WHERE proname = 'pc_decide_and_record'),
           ARRAY['enable_seqscan=off', 'jit=off'],
