@@ -30,6 +30,9 @@
 # the setting on exit: on a disk without a non-volatile cache, a commit's flush
 # waits behind that writeback, and smaller bursts keep it short
 # (docs/PERFORMANCE.md, "Writeback stalls the commit's flush").
+# BENCH_DIRTY_WRITEBACK_CS=100 (root only) likewise wakes the kernel's flusher
+# every second instead of every 5 s (vm.dirty_writeback_centisecs), so that an
+# expiry under 500 makes smaller bursts, not the same bursts sooner.
 # Everything it started is stopped on exit, ^C included.
 set -euo pipefail
 
@@ -67,11 +70,15 @@ pg=$root/tests/integration/pg.sh
 
 bench_pid=""
 dirty_expire_was=""
+dirty_writeback_was=""
 cleanup() {
 	status=$?
 	trap - EXIT INT TERM
 	if [ -n "$dirty_expire_was" ]; then
 		echo "$dirty_expire_was" >/proc/sys/vm/dirty_expire_centisecs || true
+	fi
+	if [ -n "$dirty_writeback_was" ]; then
+		echo "$dirty_writeback_was" >/proc/sys/vm/dirty_writeback_centisecs || true
 	fi
 	if [ -n "$bench_pid" ] && kill -0 "$bench_pid" 2>/dev/null; then
 		# its daemon gets SIGTERM when it dies (PR_SET_PDEATHSIG)
@@ -86,17 +93,25 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# set_vm NAME VARIABLE VALUE: vm.NAME := VALUE, echoing the value it had
+set_vm() {
+	if ! [[ "$3" =~ ^[0-9]+$ ]] || [ "$3" -lt 100 ]; then
+		echo "bench.sh: $2 is centiseconds, at least 100" >&2
+		return 1
+	fi
+	local was
+	was=$(cat "/proc/sys/vm/$1")
+	if ! echo "$3" 2>/dev/null >"/proc/sys/vm/$1"; then
+		echo "bench.sh: cannot set vm.$1 ($2 needs root)" >&2
+		return 1
+	fi
+	echo "$was"
+}
 if [ -n "${BENCH_DIRTY_EXPIRE_CS:-}" ]; then
-	if ! [[ "$BENCH_DIRTY_EXPIRE_CS" =~ ^[0-9]+$ ]] || [ "$BENCH_DIRTY_EXPIRE_CS" -lt 100 ]; then
-		echo "bench.sh: BENCH_DIRTY_EXPIRE_CS is centiseconds, at least 100" >&2
-		exit 1
-	fi
-	was=$(cat /proc/sys/vm/dirty_expire_centisecs)
-	if ! echo "$BENCH_DIRTY_EXPIRE_CS" 2>/dev/null >/proc/sys/vm/dirty_expire_centisecs; then
-		echo "bench.sh: cannot set vm.dirty_expire_centisecs (BENCH_DIRTY_EXPIRE_CS needs root)" >&2
-		exit 1
-	fi
-	dirty_expire_was=$was
+	dirty_expire_was=$(set_vm dirty_expire_centisecs BENCH_DIRTY_EXPIRE_CS "$BENCH_DIRTY_EXPIRE_CS")
+fi
+if [ -n "${BENCH_DIRTY_WRITEBACK_CS:-}" ]; then
+	dirty_writeback_was=$(set_vm dirty_writeback_centisecs BENCH_DIRTY_WRITEBACK_CS "$BENCH_DIRTY_WRITEBACK_CS")
 fi
 pg_settings=${BENCH_PG_SETTINGS-shared_buffers = 4GB; min_wal_size = 4GB; max_wal_size = 16GB; checkpoint_timeout = 30min; wal_compression = lz4; wal_buffers = 64MB}
 conninfo=$(PC_PG_SETTINGS="$pg_settings" bash "$pg" start "$work/pg")
@@ -143,7 +158,7 @@ extra=(${BENCH_EXTRA:-})
 	echo "# pointclear bench report, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo "# machine: $(nproc) cores, $(uname -srm); $(psql -X -At "$db" -c 'SHOW server_version') PostgreSQL (fsync $(psql -X -At "$db" -c 'SHOW fsync'), synchronous_commit $(psql -X -At "$db" -c 'SHOW synchronous_commit'))"
 	echo "# PostgreSQL settings: ${pg_settings:-defaults}; $wal_ready WAL segments ready for reuse"
-	echo "# kernel: vm.dirty_expire_centisecs = $(cat /proc/sys/vm/dirty_expire_centisecs)$([ -n "$dirty_expire_was" ] && echo " for this run (was $dirty_expire_was)"), vm.dirty_writeback_centisecs = $(cat /proc/sys/vm/dirty_writeback_centisecs)"
+	echo "# kernel: vm.dirty_expire_centisecs = $(cat /proc/sys/vm/dirty_expire_centisecs)$([ -n "$dirty_expire_was" ] && echo " for this run (was $dirty_expire_was)"), vm.dirty_writeback_centisecs = $(cat /proc/sys/vm/dirty_writeback_centisecs)$([ -n "$dirty_writeback_was" ] && echo " for this run (was $dirty_writeback_was)")"
 	echo "# commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet -- . ':!docs/perf' 2>/dev/null || echo ' (with local changes)')"
 	echo "# command: pointclear --db '<throwaway cluster>' --home '<temp home>' bench ${args[*]} ${extra[*]:-}"
 	echo "#   (as run by: tools/bench.sh; environment: $(env | grep '^BENCH_' | tr '\n' ' ' || true))"
