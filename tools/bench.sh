@@ -25,8 +25,8 @@
 # synchronous_commit stay on); BENCH_PG_SETTINGS="" runs PostgreSQL's defaults.
 # Its WAL segments are made ready for reuse first, as on a server that has run
 # through checkpoints (min_wal_size of them: 4 GiB of disk at the default).
-# BENCH_DIRTY_EXPIRE_CS=500 (root only) runs it with the kernel writing dirty
-# pages back after 5 s instead of 30 (vm.dirty_expire_centisecs), and restores
+# BENCH_DIRTY_EXPIRE_CS=100 (root only) runs it with the kernel writing dirty
+# pages back after 1 s instead of 30 (vm.dirty_expire_centisecs), and restores
 # the setting on exit: on a disk without a non-volatile cache, a commit's flush
 # waits behind that writeback, and smaller bursts keep it short
 # (docs/PERFORMANCE.md, "Writeback stalls the commit's flush").
