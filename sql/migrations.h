@@ -1,4 +1,5 @@
-/* migrations.h - the numbered sql/ migrations, compiled in (sql/embed.cmake). */
+/* migrations.h - the numbered sql/ migrations and the sql/functions/ definitions,
+ * compiled in (sql/embed.cmake). */
 #ifndef POINTCLEAR_MIGRATIONS_H
 #define POINTCLEAR_MIGRATIONS_H
 
@@ -10,5 +11,15 @@ struct pc_migration {
 
 extern const struct pc_migration pc_migrations[];   /* ascending versions */
 extern const int pc_migrations_count;
+
+/* A function's one definition, applied after the migrations whenever its text
+ * differs from what the database last applied (schema_functions). */
+struct pc_function {
+	const char *name;   /* "functions/<file>" */
+	const char *sql;    /* its text: CREATE OR REPLACE, nothing that cannot run twice */
+};
+
+extern const struct pc_function pc_functions[];     /* by name */
+extern const int pc_functions_count;
 
 #endif

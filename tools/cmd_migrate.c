@@ -11,7 +11,9 @@
 static const char usage[] =
 	"usage: pointclear migrate\n"
 	"  Applies the compiled-in sql/ migrations not yet applied, in order, each in\n"
-	"  its own transaction, recording them in schema_migrations.\n";
+	"  its own transaction, recording them in schema_migrations; then each\n"
+	"  sql/functions/ definition whose text differs from the one last applied,\n"
+	"  recording its SHA-256 in schema_functions.\n";
 
 /* A constant key: every `pointclear migrate` against one database takes the same
  * session lock, so concurrent runs apply each migration once, one after another. */
@@ -26,6 +28,20 @@ static const char sql_create[] =
 	" applied_at timestamptz NOT NULL DEFAULT now())";
 static const char sql_applied[] = "SELECT 1 FROM schema_migrations WHERE version = $1";
 static const char sql_record[] = "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)";
+
+/* A function's definition is applied again whenever its text changes, so that a
+ * change to it is a diff of one file rather than a copy in a new migration. The
+ * hash is taken by the server, of the text as sent. */
+static const char sql_create_functions[] =
+	"CREATE TABLE IF NOT EXISTS schema_functions ("
+	" name text PRIMARY KEY,"
+	" sha256 bytea NOT NULL,"
+	" applied_at timestamptz NOT NULL DEFAULT now())";
+static const char sql_function_current[] =
+	"SELECT 1 FROM schema_functions WHERE name = $1 AND sha256 = sha256(convert_to($2, 'UTF8'))";
+static const char sql_function_record[] =
+	"INSERT INTO schema_functions (name, sha256) VALUES ($1, sha256(convert_to($2, 'UTF8')))"
+	" ON CONFLICT (name) DO UPDATE SET sha256 = EXCLUDED.sha256, applied_at = now()";
 
 /* Applies one migration in its own transaction. 1 applied, 0 already there, -1. */
 static int migrate_one(struct pc_cli *ctx, struct db *d, const struct pc_migration *m)
@@ -58,6 +74,34 @@ fail:
 	return -1;
 }
 
+/* Applies one function definition if its text changed. 1 applied, 0 current, -1. */
+static int define_one(struct pc_cli *ctx, struct db *d, const struct pc_function *f)
+{
+	const char *params[2] = {f->name, f->sql};
+	PGresult *res;
+	int current;
+
+	if (db_begin(d) != 0)
+		goto fail;
+	res = db_query(d, sql_function_current, 2, params);
+	if (!res)
+		goto fail;
+	current = PQntuples(res) > 0;
+	PQclear(res);
+	if (current) {
+		db_rollback(d);
+		return 0;
+	}
+	if (db_exec_script(d, f->sql) != 0 || db_exec(d, sql_function_record, 2, params) != 0 ||
+	    db_commit(d) != 0)
+		goto fail;
+	return 1;
+fail:
+	db_rollback(d);
+	cli_fail(ctx, "%s: %s", f->name, d->err);
+	return -1;
+}
+
 int cmd_migrate(struct pc_cli *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -79,7 +123,8 @@ int cmd_migrate(struct pc_cli *ctx, int argc, char **argv)
 
 	if (db_open(&d, ctx->db) != 0)
 		return cli_fail(ctx, "%s", d.err);
-	if (db_exec(&d, sql_lock, 1, lock_params) != 0 || db_exec(&d, sql_create, 0, NULL) != 0) {
+	if (db_exec(&d, sql_lock, 1, lock_params) != 0 || db_exec(&d, sql_create, 0, NULL) != 0 ||
+	    db_exec(&d, sql_create_functions, 0, NULL) != 0) {
 		rc = cli_fail(ctx, "%s", d.err);
 		goto out;
 	}
@@ -92,6 +137,17 @@ int cmd_migrate(struct pc_cli *ctx, int argc, char **argv)
 		}
 		if (r > 0) {
 			printf("applied %s\n", pc_migrations[i].name);
+			applied++;
+		}
+	}
+	/* after every migration: a definition may use what the latest one made */
+	for (int i = 0; rc == 0 && i < pc_functions_count; i++) {
+		int r = define_one(ctx, &d, &pc_functions[i]);
+
+		if (r < 0)
+			rc = 1;
+		else if (r > 0) {
+			printf("applied %s\n", pc_functions[i].name);
 			applied++;
 		}
 	}

@@ -1,0 +1,566 @@
+-- pc_decide_and_record: decides a batch of events and records it (phases 1 to 3),
+-- called by pc_record_batch (008_generic_plans.sql) under the alliance's ledger head.
+--
+-- This file is the function's one definition. `pointclear migrate` applies it
+-- after the numbered migrations whenever its text differs from the one the
+-- database last applied (schema_functions keeps its SHA-256), so a change to the
+-- function is a diff of this file. Migrations 004 to 009 hold its earlier
+-- definitions, as they were applied, and say why each changed; what follows
+-- changed after them:
+--
+-- * Phase 1 gathers its seven per-event arrays from one sort by event, not seven
+--   (in PostgreSQL 15 an aggregate's ORDER BY sorts that aggregate's own input):
+--   its rows come from a subquery ordered by event, which the aggregates read in
+--   that order; 2.2% of a 200-event batch (docs/PERFORMANCE.md, "Migration 011").
+--   The order of that read is PostgreSQL's practice rather than its promise, so
+--   phase 1 also gathers the event numbers, and a batch whose arrays do not line
+--   up is refused (XX000, before anything is written) rather than one event ever
+--   being decided on another's row.
+
+CREATE OR REPLACE FUNCTION pc_decide_and_record(
+    p_alliance      text[],
+    p_merchant      text[],
+    p_event         text[],
+    p_key           text[],
+    p_kind          smallint[],
+    p_envelope      bytea[],
+    p_payload_hash  bytea[],
+    p_event_time    timestamptz[],
+    p_store         text[],
+    p_terminal      text[],
+    p_member        text[],
+    p_amount        bigint[],
+    p_ref_event     text[],
+    p_ref_seq       bigint[],
+    p_duration      integer[],
+    p_reason        text[],
+    p_beneficiary   text[],
+    p_channel       text[],
+    p_campaign      text[],
+    p_code          text[],
+    p_touch_time    timestamptz[],
+    p_currency      text[],
+    p_tree_max      integer DEFAULT 64)
+RETURNS TABLE (
+    r_idx                 integer,
+    r_disposition         smallint,
+    r_code                smallint,
+    r_seq                 bigint,
+    r_accepted_at_us      bigint,
+    r_status              smallint,
+    r_balance             bigint,
+    r_available           bigint,
+    r_applied             bigint,
+    r_remaining           bigint,
+    r_hold_expires_at_us  bigint,
+    r_leaf_hash           bytea,
+    r_original_seq        bigint,
+    t_first               bigint,
+    t_size                integer,
+    c_alliance            text,
+    c_merchant            text,
+    c_event               text)
+LANGUAGE plpgsql
+SET enable_seqscan = off
+SET jit = off AS $$
+DECLARE
+    max_points  CONSTANT bigint := 9223372036854775807;
+    n           integer := coalesce(array_length(p_alliance, 1), 0);
+    v_heads     text[];
+    v_first     bigint[];
+    v_next      bigint[];
+    v_now       timestamptz;
+    v_now_us    bigint;
+    -- phase 1, per event
+    v_pre       smallint[];   -- 0 decide, 2 replay of a ledger entry, 3 refused
+    v_pre_code  smallint[];
+    v_prior     bigint[];     -- the ledger entry holding this id
+    v_dup_of    integer[];    -- the first event of this batch with the same id
+    v_slot      integer[];    -- the first event of this batch with the same member
+    v_mbal      bigint[];     -- that member's balance and held points when loaded
+    v_mheld     bigint[];
+    v_order     integer[];
+    o_prior_lh  bytea[] := array_fill(NULL::bytea, ARRAY[n]);   -- a replay's leaf hash
+    -- running member balances: slot i (the member's first event) or, for members
+    -- met only through a hold or an original, slots past n
+    s_a         text[] := array_fill(NULL::text, ARRAY[n]);
+    s_id        text[] := array_fill(NULL::text, ARRAY[n]);
+    s_bal       bigint[] := array_fill(NULL::bigint, ARRAY[n]);
+    s_held      bigint[] := array_fill(NULL::bigint, ARRAY[n]);
+    s_n         integer := n;
+    -- phase 2, per event
+    o_disp      smallint[] := array_fill(NULL::smallint, ARRAY[n]);
+    o_code      smallint[] := array_fill(NULL::smallint, ARRAY[n]);
+    o_seq       bigint[] := array_fill(NULL::bigint, ARRAY[n]);
+    o_at        bigint[] := array_fill(NULL::bigint, ARRAY[n]);
+    o_status    smallint[] := array_fill(NULL::smallint, ARRAY[n]);
+    o_balance   bigint[] := array_fill(NULL::bigint, ARRAY[n]);
+    o_available bigint[] := array_fill(NULL::bigint, ARRAY[n]);
+    o_applied   bigint[] := array_fill(NULL::bigint, ARRAY[n]);
+    o_remaining bigint[] := array_fill(NULL::bigint, ARRAY[n]);
+    o_hold      bigint[] := array_fill(NULL::bigint, ARRAY[n]);
+    o_ref       bigint[] := array_fill(NULL::bigint, ARRAY[n]);
+    o_member    text[] := array_fill(NULL::text, ARRAY[n]);
+    o_delta     bigint[] := array_fill(0::bigint, ARRAY[n]);   -- the member leg; 0 = no postings
+    o_counter   smallint[] := array_fill(NULL::smallint, ARRAY[n]);   -- 2 issued, 3 redeemed
+    o_orig      bigint[] := array_fill(NULL::bigint, ARRAY[n]);
+    o_leaf      bytea[];
+    -- the receipt trees of what this batch records
+    rt_a        text[] := '{}';
+    rt_first    bigint[] := '{}';
+    rt_size     integer[] := '{}';
+    -- the event being decided
+    a           text;
+    mer         text;
+    mem         text;
+    amt         bigint;
+    h           integer;
+    j           integer;
+    ms          integer;      -- its member's slot
+    s           bigint;
+    st          smallint;
+    cd          smallint;
+    ap          bigint;
+    rm          bigint;
+    hx          bigint;
+    dl          bigint;
+    ck          smallint;
+    al          alliances;
+    dur         integer;
+    opened      record;
+    prior       ledger;
+    hold_row    holds;
+    hold_code   smallint;
+    hold_gone   boolean;      -- found expired, not yet swept: release it
+    t_seq       bigint;       -- the entry a capture, void or reversal refers to
+    t_owner     text;
+    t_idx       integer;      -- ... when it was recorded earlier in this batch
+    t_kind      smallint;
+    t_status    smallint;
+    t_amount    bigint;
+    t_reversed  bigint;
+    x_bal       bigint;
+    x_held      bigint;
+BEGIN
+    IF p_tree_max IS NULL OR p_tree_max NOT BETWEEN 0 AND 64 THEN
+        RAISE EXCEPTION 'pointclear: receipt trees hold 1 to 64 entries (0: none), not %', p_tree_max
+            USING ERRCODE = '22023';
+    END IF;
+
+    -- Lock every alliance's head in one order, then read the clock: sequences and
+    -- times accepted rise together, and batches never deadlock on heads.
+    SELECT array_agg(lh.alliance_id ORDER BY lh.alliance_id),
+           array_agg(lh.next_seq ORDER BY lh.alliance_id)
+      INTO v_heads, v_next
+      FROM (SELECT x.alliance_id, x.next_seq FROM ledger_heads x
+             WHERE x.alliance_id = ANY (p_alliance)
+             ORDER BY x.alliance_id FOR UPDATE) lh;
+    v_first := v_next;
+    v_now := clock_timestamp();
+    v_now_us := pc_us(v_now);
+
+    -- Phase 1.
+    WITH e AS (
+        SELECT u.*, min(u.i) OVER (PARTITION BY u.ev, u.m, u.a) AS first_i,
+               CASE WHEN u.mem IS NOT NULL THEN min(u.i) OVER (PARTITION BY u.mem, u.a) END AS slot
+          FROM (SELECT i, p_alliance[i] AS a, p_merchant[i] AS m, p_event[i] AS ev, p_key[i] AS k,
+                       p_member[i] AS mem, p_payload_hash[i] AS ph
+                  FROM generate_series(1, n) AS i) u),
+    c AS (
+        SELECT e.i, e.first_i, e.slot, mb.balance AS mbal, mb.held AS mheld, l.seq,
+               CASE
+               WHEN NOT (e.a = ANY (v_heads)) THEN 25
+               WHEN mk.key_id IS NULL THEN 21
+               WHEN mk.merchant_id <> e.m THEN 24
+               WHEN mk.valid_from > v_now THEN 23
+               WHEN mk.revoked_at <= v_now THEN 22
+               WHEN l.seq IS NOT NULL THEN CASE WHEN l.payload_hash = e.ph THEN l.code ELSE 40 END
+               WHEN e.mem IS NOT NULL AND mb.member_id IS NULL THEN 28
+               ELSE 0 END AS pre_code,
+               l.seq IS NOT NULL AND l.payload_hash = e.ph AND mk.key_id IS NOT NULL
+               AND mk.merchant_id = e.m AND mk.valid_from <= v_now
+               AND (mk.revoked_at IS NULL OR mk.revoked_at > v_now) AS replay
+          FROM e
+          -- one keyed probe per event each, whatever the statistics say (LIMIT
+          -- keeps the planner from turning them into joins of whole tables)
+          LEFT JOIN LATERAL (
+              SELECT k.key_id, k.merchant_id, k.valid_from, k.revoked_at FROM merchant_keys k
+               WHERE k.alliance_id = e.a AND k.key_id = e.k LIMIT 1) mk ON true
+          LEFT JOIN LATERAL (
+              SELECT x.seq, x.payload_hash, x.code FROM ledger x
+               WHERE x.alliance_id = e.a AND x.merchant_id = e.m AND x.event_id = e.ev LIMIT 1) l ON true
+          LEFT JOIN LATERAL (
+              SELECT y.member_id, y.balance, y.held FROM members y
+               WHERE y.alliance_id = e.a AND y.member_id = e.mem LIMIT 1) mb ON true)
+    SELECT array_agg(CASE WHEN c.replay THEN 2 WHEN c.pre_code <> 0 THEN 3 ELSE 0 END),
+           array_agg(c.pre_code), array_agg(c.seq),
+           array_agg(c.first_i::integer), array_agg(c.slot::integer),
+           array_agg(c.mbal), array_agg(c.mheld), array_agg(c.i)
+      INTO v_pre, v_pre_code, v_prior, v_dup_of, v_slot, v_mbal, v_mheld, v_order
+      FROM (SELECT * FROM c ORDER BY c.i) c;
+
+    FOR i IN 1 .. n LOOP
+        IF v_order[i] <> i THEN
+            RAISE EXCEPTION 'pointclear: phase 1 aggregated event % at %', v_order[i], i
+                USING ERRCODE = 'XX000';
+        END IF;
+        IF v_slot[i] = i THEN
+            s_a[i] := p_alliance[i]; s_id[i] := p_member[i];
+            s_bal[i] := v_mbal[i]; s_held[i] := v_mheld[i];
+        END IF;
+    END LOOP;
+
+    -- Phase 2.
+    FOR i IN 1 .. n LOOP
+        IF v_pre[i] <> 0 THEN
+            o_disp[i] := v_pre[i]; o_code[i] := v_pre_code[i]; o_orig[i] := v_prior[i];
+            IF v_pre[i] = 2 THEN
+                -- replays are rare: their original decision is read when met
+                SELECT * INTO prior FROM ledger l
+                 WHERE l.alliance_id = p_alliance[i] AND l.seq = v_prior[i];
+                o_seq[i] := prior.seq; o_at[i] := pc_us(prior.accepted_at);
+                o_status[i] := prior.status; o_balance[i] := prior.balance;
+                o_available[i] := prior.available; o_applied[i] := prior.applied;
+                o_remaining[i] := prior.remaining; o_hold[i] := prior.hold_expires_at_us;
+                o_prior_lh[i] := prior.leaf_hash;
+            END IF;
+            CONTINUE;
+        END IF;
+        j := v_dup_of[i];
+        IF j < i AND o_disp[j] = 1 THEN
+            -- the same id earlier in this batch, recorded there: replay it, or refuse
+            IF p_payload_hash[i] = p_payload_hash[j] THEN
+                o_disp[i] := 2; o_code[i] := o_code[j]; o_seq[i] := o_seq[j]; o_at[i] := v_now_us;
+                o_status[i] := o_status[j]; o_balance[i] := o_balance[j];
+                o_available[i] := o_available[j]; o_applied[i] := o_applied[j];
+                o_remaining[i] := o_remaining[j]; o_hold[i] := o_hold[j];
+            ELSE
+                o_disp[i] := 3; o_code[i] := 40; o_orig[i] := o_seq[j];
+            END IF;
+            CONTINUE;
+        END IF;
+
+        a := p_alliance[i];
+        mer := p_merchant[i];
+        mem := p_member[i];
+        amt := p_amount[i];
+        ms := v_slot[i];
+        h := array_position(v_heads, a);
+        s := v_next[h];
+        v_next[h] := s + 1;
+        st := 1; cd := 0; ap := 0; rm := 0; hx := 0; dl := 0; ck := NULL; t_seq := NULL;
+
+        -- the entry a capture, void or reversal names: in this batch or the ledger;
+        -- its member is the one whose balance moves
+        IF p_kind[i] IN (4, 5, 6) THEN
+            t_owner := NULL; t_idx := NULL;
+            IF p_ref_event[i] IS NOT NULL THEN
+                FOREACH j IN ARRAY array_positions(p_event, p_ref_event[i]) LOOP
+                    EXIT WHEN j >= i;
+                    IF p_merchant[j] = mer AND p_alliance[j] = a AND o_disp[j] = 1 THEN
+                        t_idx := j;
+                    END IF;
+                END LOOP;
+                IF t_idx IS NOT NULL THEN
+                    t_seq := o_seq[t_idx]; t_owner := mer;
+                ELSE
+                    SELECT l.seq, l.merchant_id INTO t_seq, t_owner FROM ledger l
+                     WHERE l.alliance_id = a AND l.merchant_id = mer AND l.event_id = p_ref_event[i];
+                END IF;
+            ELSIF p_ref_seq[i] >= v_first[h] THEN
+                FOREACH j IN ARRAY array_positions(o_seq, p_ref_seq[i]) LOOP
+                    IF p_alliance[j] = a AND o_disp[j] = 1 THEN
+                        t_idx := j; t_seq := o_seq[j]; t_owner := p_merchant[j];
+                    END IF;
+                END LOOP;
+            ELSE
+                SELECT l.seq, l.merchant_id INTO t_seq, t_owner FROM ledger l
+                 WHERE l.alliance_id = a AND l.seq = p_ref_seq[i];
+            END IF;
+
+            mem := NULL;
+            IF p_kind[i] IN (4, 5) THEN
+                opened := pc_open_hold(a, mer, t_seq, t_owner, v_now);
+                hold_row := opened.hold; hold_code := opened.code; hold_gone := opened.expired_now;
+                mem := hold_row.member_id;
+            ELSIF t_seq IS NOT NULL AND t_owner = mer THEN
+                -- what remains: the original's applied amount less the approved
+                -- reversals naming it, in the ledger and earlier in this batch
+                IF t_idx IS NOT NULL THEN
+                    t_kind := p_kind[t_idx]; t_status := o_status[t_idx];
+                    mem := o_member[t_idx]; t_amount := o_applied[t_idx]; t_reversed := 0;
+                ELSE
+                    SELECT l.kind, l.status, l.member_id, l.applied
+                      INTO t_kind, t_status, mem, t_amount
+                      FROM ledger l WHERE l.alliance_id = a AND l.seq = t_seq;
+                    SELECT coalesce(sum(l.applied), 0) INTO t_reversed FROM ledger l
+                     WHERE l.alliance_id = a AND l.ref_seq = t_seq AND l.kind = 6 AND l.status = 1;
+                END IF;
+                FOREACH j IN ARRAY array_positions(o_ref, t_seq) LOOP
+                    IF p_kind[j] = 6 AND o_status[j] = 1 AND p_alliance[j] = a THEN
+                        t_reversed := t_reversed + o_applied[j];
+                    END IF;
+                END LOOP;
+            END IF;
+
+            -- that member's slot: its first event in this batch, else one made now
+            ms := NULL;
+            IF mem IS NOT NULL THEN
+                FOREACH j IN ARRAY array_positions(p_member, mem) LOOP
+                    IF p_alliance[j] = a THEN ms := v_slot[j]; EXIT; END IF;
+                END LOOP;
+                IF ms IS NULL THEN
+                    FOR j IN n + 1 .. s_n LOOP
+                        IF s_a[j] = a AND s_id[j] = mem THEN ms := j; EXIT; END IF;
+                    END LOOP;
+                END IF;
+                IF ms IS NULL THEN
+                    SELECT m.balance, m.held INTO x_bal, x_held FROM members m
+                     WHERE m.alliance_id = a AND m.member_id = mem;
+                    s_n := s_n + 1; ms := s_n;
+                    s_a[ms] := a; s_id[ms] := mem; s_bal[ms] := x_bal; s_held[ms] := x_held;
+                END IF;
+            END IF;
+        END IF;
+
+        CASE p_kind[i]
+        WHEN 1 THEN
+            -- EARN: the member gains, the merchant owes the points it issued
+            IF s_bal[ms] > max_points - amt THEN
+                st := 2; cd := 33;
+            ELSE
+                s_bal[ms] := s_bal[ms] + amt; ap := amt; rm := amt; dl := amt; ck := 2;
+            END IF;
+        WHEN 2, 3 THEN
+            -- REDEEM spends, HOLD reserves; both only from the spendable balance,
+            -- after releasing holds that expired if they are what stands in the way
+            IF s_bal[ms] - s_held[ms] < amt AND s_held[ms] > 0 THEN
+                s_held[ms] := s_held[ms] - pc_release_expired(a, mem, v_now);
+            END IF;
+            IF s_bal[ms] - s_held[ms] < amt THEN
+                st := 2; cd := 50;
+            ELSIF p_kind[i] = 2 THEN
+                s_bal[ms] := s_bal[ms] - amt; ap := amt; rm := amt; dl := -amt; ck := 3;
+            ELSE
+                IF al.alliance_id IS DISTINCT FROM a THEN
+                    SELECT * INTO al FROM alliances x WHERE x.alliance_id = a;
+                END IF;
+                -- expiry counts from the time accepted, never from the POS clock
+                dur := CASE WHEN coalesce(p_duration[i], 0) = 0 THEN al.default_hold_s
+                            ELSE least(p_duration[i], al.max_hold_s) END;
+                INSERT INTO holds (alliance_id, seq, merchant_id, member_id, amount, expires_at)
+                VALUES (a, s, mer, mem, amt, v_now + make_interval(secs => dur));
+                s_held[ms] := s_held[ms] + amt; ap := amt;
+                hx := pc_us(v_now + make_interval(secs => dur));
+            END IF;
+        WHEN 4, 5 THEN
+            -- CAPTURE takes up to the held points and releases the rest; VOID
+            -- releases them all; a hold resolves once
+            IF hold_gone THEN
+                s_held[ms] := s_held[ms] - hold_row.amount;
+            END IF;
+            hx := coalesce(pc_us(hold_row.expires_at), 0);
+            IF hold_code <> 0 THEN
+                st := 2; cd := hold_code;
+            ELSIF p_kind[i] = 4 AND amt > hold_row.amount THEN
+                st := 2; cd := 52; rm := hold_row.amount;
+            ELSE
+                UPDATE holds x SET state = CASE WHEN p_kind[i] = 4 THEN 2 ELSE 3 END,
+                                   resolved_seq = s, resolved_at = v_now
+                 WHERE x.alliance_id = a AND x.seq = hold_row.seq;
+                s_held[ms] := s_held[ms] - hold_row.amount;
+                IF p_kind[i] = 4 THEN
+                    s_bal[ms] := s_bal[ms] - amt; ap := amt; rm := hold_row.amount - amt;
+                    dl := -amt; ck := 3;
+                ELSE
+                    ap := hold_row.amount;
+                END IF;
+            END IF;
+        WHEN 6 THEN
+            -- REVERSAL: bounded by what remains of the original, never by the
+            -- balance: reversing an earn may leave points owed
+            IF t_seq IS NULL THEN
+                st := 2; cd := 56;
+            ELSIF t_owner <> mer THEN
+                st := 2; cd := 59;
+            ELSIF NOT (t_status = 1 AND t_kind IN (1, 2, 4, 8)) THEN
+                st := 2; cd := 57;
+            ELSIF amt > t_amount - t_reversed THEN
+                st := 2; cd := 58; rm := t_amount - t_reversed;
+            ELSIF t_kind IN (2, 4) AND s_bal[ms] > max_points - amt THEN
+                st := 2; cd := 33; rm := t_amount - t_reversed;
+            ELSE
+                ap := amt; rm := t_amount - t_reversed - amt;
+                IF t_kind = 1 THEN
+                    s_bal[ms] := s_bal[ms] - amt; dl := -amt; ck := 2;
+                ELSIF t_kind IN (2, 4) THEN
+                    s_bal[ms] := s_bal[ms] + amt; dl := amt; ck := 3;
+                END IF;
+                -- a purchase refund moves no points; its clawback comes with attribution
+            END IF;
+        WHEN 7 THEN
+            -- REFERRAL: a touch, kept for attribution (written in phase 3)
+            NULL;
+        WHEN 8 THEN
+            -- PURCHASE: kept for attribution (written in phase 3); a refund
+            -- reverses its amount
+            ap := amt; rm := amt;
+        END CASE;
+
+        o_disp[i] := 1; o_code[i] := cd; o_seq[i] := s; o_at[i] := v_now_us; o_status[i] := st;
+        o_balance[i] := coalesce(s_bal[ms], 0);
+        o_available[i] := coalesce(s_bal[ms] - s_held[ms], 0);
+        o_applied[i] := CASE WHEN st = 1 THEN ap ELSE 0 END;
+        o_remaining[i] := rm; o_hold[i] := hx; o_ref[i] := t_seq; o_member[i] := mem;
+        o_delta[i] := CASE WHEN st = 1 THEN dl ELSE 0 END; o_counter[i] := ck;
+    END LOOP;
+
+    -- Phase 3. Separate statements over the arrays, no joins: a join of row sets
+    -- the planner cannot estimate turns into a nested loop, quadratic in the batch.
+    UPDATE members m SET balance = u.bal, held = u.held
+      FROM unnest(s_a, s_id, s_bal, s_held) AS u(a, id, bal, held)
+     WHERE u.id IS NOT NULL AND m.alliance_id = u.a AND m.member_id = u.id
+       AND (m.balance <> u.bal OR m.held <> u.held);
+
+    -- The leaf hash is pc_leaf_hash (002_ledger.sql) written out, since a call per
+    -- row costs more than the hash; the tests hold every stored row to pc_leaf_hash.
+    SELECT array_agg(CASE WHEN o_disp[i] = 1 THEN sha256('\x0050434c31'::bytea
+                   || int2send(octet_length(convert_to(p_alliance[i], 'UTF8'))::smallint)
+                   || convert_to(p_alliance[i], 'UTF8') || int8send(o_seq[i]) || int8send(v_now_us)
+                   || int4send(octet_length(p_envelope[i])) || p_envelope[i]
+                   || set_byte('\x00'::bytea, 0, o_status[i]) || int2send(o_code[i])
+                   || int8send(o_balance[i]) || int8send(o_available[i]) || int8send(o_applied[i])
+                   || int8send(o_remaining[i]) || int8send(o_hold[i]) || int4send(0)) END ORDER BY i)
+      INTO o_leaf
+      FROM generate_series(1, n) AS i;
+    FOR i IN 1 .. n LOOP
+        IF o_disp[i] = 2 THEN
+            -- a replay: of an entry of this batch, or of the ledger
+            o_leaf[i] := coalesce(o_leaf[v_dup_of[i]], o_prior_lh[i]);
+        END IF;
+    END LOOP;
+
+    INSERT INTO ledger (alliance_id, seq, accepted_at, merchant_id, event_id, key_id, kind,
+                        event_time, store_id, terminal_id, member_id, amount, ref_seq,
+                        envelope, payload_hash, status, code, balance, available, applied,
+                        remaining, hold_expires_at_us, leaf_hash)
+    SELECT p_alliance[i], o_seq[i], v_now, p_merchant[i], p_event[i], p_key[i], p_kind[i],
+           p_event_time[i], p_store[i], p_terminal[i], o_member[i], p_amount[i], o_ref[i],
+           p_envelope[i], p_payload_hash[i], o_status[i], o_code[i], o_balance[i],
+           o_available[i], o_applied[i], o_remaining[i], o_hold[i], o_leaf[i]
+      FROM generate_series(1, n) AS i
+     WHERE o_disp[i] = 1;
+
+    INSERT INTO postings (alliance_id, seq, leg, account_kind, owner_id, amount, reason)
+    SELECT p_alliance[i], o_seq[i], x.leg, x.kind, x.owner, x.amount,
+           (ARRAY['EARN', 'REDEEM', 'HOLD', 'CAPTURE', 'VOID', 'REVERSAL', 'REFERRAL',
+                  'PURCHASE'])[p_kind[i]] || ' ' || p_event[i] || coalesce(' / ' || p_reason[i], '')
+      FROM generate_series(1, n) AS i
+     CROSS JOIN LATERAL (VALUES (1::smallint, 1::smallint, o_member[i], o_delta[i]),
+                                (2::smallint, o_counter[i], p_merchant[i], -o_delta[i]))
+           AS x(leg, kind, owner, amount)
+     WHERE o_disp[i] = 1 AND o_delta[i] <> 0;
+
+    -- touches and purchases, kept for attribution, written like the ledger: once
+    IF 7 = ANY (p_kind) THEN
+        INSERT INTO referral_touches (alliance_id, seq, member_id, referrer_merchant_id,
+                                      beneficiary_merchant_id, channel, campaign_id,
+                                      referral_code, touched_at)
+        SELECT p_alliance[i], o_seq[i], o_member[i], p_merchant[i], p_beneficiary[i],
+               p_channel[i], p_campaign[i], p_code[i], coalesce(p_touch_time[i], p_event_time[i])
+          FROM generate_series(1, n) AS i
+         WHERE o_disp[i] = 1 AND p_kind[i] = 7;
+    END IF;
+
+    IF 8 = ANY (p_kind) THEN
+        INSERT INTO purchases (alliance_id, seq, member_id, merchant_id, amount_minor, currency,
+                               referral_code)
+        SELECT p_alliance[i], o_seq[i], o_member[i], p_merchant[i], p_amount[i], p_currency[i],
+               p_code[i]
+          FROM generate_series(1, n) AS i
+         WHERE o_disp[i] = 1 AND p_kind[i] = 8;
+    END IF;
+
+    -- merchant accounts move once per batch, not once per event
+    INSERT INTO accounts AS acc (alliance_id, account_kind, owner_id, balance)
+    SELECT p_alliance[i], o_counter[i], p_merchant[i], sum(-o_delta[i])
+      FROM generate_series(1, n) AS i
+     WHERE o_disp[i] = 1 AND o_delta[i] <> 0
+     GROUP BY 1, 2, 3
+    ON CONFLICT (alliance_id, account_kind, owner_id)
+    DO UPDATE SET balance = acc.balance + EXCLUDED.balance;
+
+    IF v_heads IS NOT NULL THEN
+        UPDATE ledger_heads x SET next_seq = r.hi
+          FROM unnest(v_heads, v_next) AS r(a, hi)
+         WHERE x.alliance_id = r.a AND x.next_seq <> r.hi;
+    END IF;
+
+    -- What this batch recorded for an alliance is consecutive (its head was locked):
+    -- cut into trees here, so that the INSERT's plan does not depend on the batch
+    -- (a generate_series over them was planned anew for every call).
+    IF p_tree_max > 0 THEN
+        FOR h IN 1 .. coalesce(array_length(v_heads, 1), 0) LOOP
+            s := v_first[h];
+            WHILE s < v_next[h] LOOP
+                rt_a := rt_a || v_heads[h];
+                rt_first := rt_first || s;
+                rt_size := rt_size || least(p_tree_max, v_next[h] - s)::integer;
+                s := s + p_tree_max;
+            END LOOP;
+        END LOOP;
+        INSERT INTO receipt_trees (alliance_id, first_seq, size)
+        SELECT * FROM unnest(rt_a, rt_first, rt_size);
+    END IF;
+
+    RETURN QUERY
+    WITH cur AS (
+        SELECT r.a, r.lo, r.hi FROM unnest(v_heads, v_first, v_next) AS r(a, lo, hi)
+         WHERE r.hi > r.lo AND p_tree_max > 0),
+    res AS (
+        SELECT i, o_disp[i] AS disp, o_code[i] AS code, o_seq[i] AS seq, o_at[i] AS at,
+               o_status[i] AS status, o_balance[i] AS bal, o_available[i] AS avail,
+               o_applied[i] AS appl, o_remaining[i] AS rem, o_hold[i] AS hold, o_leaf[i] AS leaf,
+               CASE WHEN o_disp[i] = 3 THEN o_orig[i] END AS orig, p_alliance[i] AS a
+          FROM generate_series(1, n) AS i),
+    placed AS (
+        SELECT x.*, c.a IS NULL AS earlier,
+               CASE WHEN c.a IS NOT NULL THEN c.lo + (x.seq - c.lo) / p_tree_max * p_tree_max
+                    WHEN x.seq < t.first_seq + t.size THEN t.first_seq
+                    ELSE x.seq END AS tf,
+               CASE WHEN c.a IS NOT NULL
+                    THEN least(p_tree_max, c.hi - (c.lo + (x.seq - c.lo) / p_tree_max * p_tree_max))
+                    WHEN x.seq < t.first_seq + t.size THEN t.size
+                    ELSE 1 END AS ts
+          FROM res x
+          LEFT JOIN cur c ON c.a = x.a AND x.disp IN (1, 2) AND x.seq >= c.lo AND x.seq < c.hi
+          LEFT JOIN LATERAL (
+              SELECT rt.first_seq, rt.size FROM receipt_trees rt
+               WHERE x.disp = 2 AND c.a IS NULL AND p_tree_max > 0
+                 AND rt.alliance_id = x.a AND rt.first_seq <= x.seq
+               ORDER BY rt.first_seq DESC LIMIT 1) t ON true)
+    SELECT p.i, p.disp, p.code, p.seq, p.at, p.status, p.bal, p.avail, p.appl, p.rem, p.hold,
+           p.leaf, p.orig,
+           CASE WHEN p.disp IN (1, 2) AND p_tree_max > 0 THEN p.tf END,
+           CASE WHEN p.disp IN (1, 2) AND p_tree_max > 0 THEN p.ts::integer END,
+           NULL::text, NULL::text, NULL::text
+      FROM placed p
+    UNION ALL
+    SELECT 0, 0::smallint, l.code, l.seq, pc_us(l.accepted_at), l.status, l.balance,
+           l.available, l.applied, l.remaining, l.hold_expires_at_us, l.leaf_hash,
+           NULL::bigint, t.tf, t.ts::integer, l.alliance_id::text, l.merchant_id::text,
+           l.event_id::text
+      FROM (SELECT DISTINCT p.a, p.tf, p.ts FROM placed p
+             WHERE p.disp = 2 AND p.earlier AND p.ts > 1) t
+      -- one range probe per tree, whatever the estimates: counted from
+      -- generate_series, res is 1,000 rows to the planner, not 10 as from unnest
+      -- (OFFSET 0 keeps the probe from being planned as a join of the ledger)
+     CROSS JOIN LATERAL (
+          SELECT x.alliance_id, x.merchant_id, x.event_id, x.seq, x.accepted_at, x.code,
+                 x.status, x.balance, x.available, x.applied, x.remaining,
+                 x.hold_expires_at_us, x.leaf_hash
+            FROM ledger x
+           WHERE x.alliance_id = t.a AND x.seq >= t.tf AND x.seq < t.tf + t.ts
+          OFFSET 0) l;
+END $$;
+
