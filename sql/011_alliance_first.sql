@@ -19,10 +19,10 @@
 --   differs.
 -- * postings_by_account holds the member legs only (account_kind = 1). A member's
 --   history, which expiry oldest-first will read by time (ROADMAP), is one range of
---   it in sequence order. A merchant's legs are read by period, that is by a
---   sequence range of postings_pkey, and its running totals are in accounts; in
---   the index, every merchant leg was an insert into the middle of that merchant's
---   range whose comparisons ran through all four equal-prefixed columns.
+--   it in sequence order. A merchant's legs will be read by period (settlement),
+--   that is by a sequence range of postings_pkey, and its running totals are in
+--   accounts; in the index, every merchant leg was an insert into the middle of
+--   that merchant's range whose comparisons ran through all four columns.
 -- * ledger_by_time is BRIN on (alliance_id, accepted_at): a period of one alliance
 --   is a run of pages, without a B-tree entry per event.
 -- * pc_decide_and_record is no longer redefined by a numbered migration: its one
