@@ -1,12 +1,14 @@
--- pc_decide_and_record: decides a batch of events and records it (phases 1 to 3),
--- called by pc_record_batch (008_generic_plans.sql) under the alliance's ledger head.
+-- pc_decide_and_record: locks the ledger heads of a batch's alliances, decides
+-- each event and records the batch (phases 1 to 3); pc_record_batch
+-- (008_generic_plans.sql) calls it.
 --
 -- This file is the function's one definition. `pointclear migrate` applies it
 -- after the numbered migrations whenever its text differs from the one the
 -- database last applied (schema_functions keeps its SHA-256), so a change to the
--- function is a diff of this file. Migrations 004 to 009 hold its earlier
--- definitions, as they were applied, and say why each changed; what follows
--- changed after them:
+-- function is a diff of this file. Its earlier definitions are in the migrations
+-- that made them, as they were applied, each saying why it changed: 004 and 006
+-- (pc_apply_batch), 007 (pc_record_batch), renamed by 008, and 009. What
+-- follows changed after them:
 --
 -- * Phase 1 gathers its seven per-event arrays from one sort by event, not seven
 --   (in PostgreSQL 15 an aggregate's ORDER BY sorts that aggregate's own input):
