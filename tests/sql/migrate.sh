@@ -22,7 +22,7 @@ out=$(migrate)
 last=$(ls "$sql" | grep -E '^[0-9]{3}_.*\.sql$' | sort | tail -1)
 [ "$(tail -2 <<<"$out")" = "applied $last
 applied functions/pc_decide_and_record.sql" ] || fail "unexpected first run: $out"
-[ "$(has_guard)" = t ] || fail "pc_decide_and_record is not sql/functions/' definition"
+[ "$(has_guard)" = t ] || fail "pc_decide_and_record is not the definition in sql/functions/"
 [ "$(q "SELECT encode(sha256, 'hex') FROM schema_functions WHERE name = 'functions/pc_decide_and_record.sql'")" = \
   "$(sha256sum "$sql/functions/pc_decide_and_record.sql" | cut -c1-64)" ] || fail "recorded hash is not the file's"
 
