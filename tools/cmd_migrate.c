@@ -43,18 +43,20 @@ static const char sql_function_record[] =
 	"INSERT INTO schema_functions (name, sha256) VALUES ($1, sha256(convert_to($2, 'UTF8')))"
 	" ON CONFLICT (name) DO UPDATE SET sha256 = EXCLUDED.sha256, applied_at = now()";
 
-/* Applies one migration in its own transaction. 1 applied, 0 already there, -1. */
-static int migrate_one(struct pc_cli *ctx, struct db *d, const struct pc_migration *m)
+/* Applies SCRIPT, named NAME, in its own transaction unless SQL_DONE (its first
+ * NDONE of PARAMS) finds it already applied, and records it with SQL_RECORD (both
+ * PARAMS): the one way a migration and a function definition are applied.
+ * 1 applied, 0 already there, -1. */
+static int apply_once(struct pc_cli *ctx, struct db *d, const char *name, const char *script,
+                      const char *sql_done, int ndone, const char *sql_record,
+                      const char *const params[2])
 {
-	char version[16];
-	const char *params[2] = {version, m->name};
 	PGresult *res;
 	int done;
 
-	snprintf(version, sizeof version, "%d", m->version);
 	if (db_begin(d) != 0)
 		goto fail;
-	res = db_query(d, sql_applied, 1, params);
+	res = db_query(d, sql_done, ndone, params);
 	if (!res)
 		goto fail;
 	done = PQntuples(res) > 0;
@@ -64,41 +66,14 @@ static int migrate_one(struct pc_cli *ctx, struct db *d, const struct pc_migrati
 		return 0;
 	}
 	/* our own compiled-in text, several statements: PQexec, not PQexecParams */
-	if (db_exec_script(d, m->sql) != 0 || db_exec(d, sql_record, 2, params) != 0 ||
+	if (db_exec_script(d, script) != 0 || db_exec(d, sql_record, 2, params) != 0 ||
 	    db_commit(d) != 0)
 		goto fail;
+	printf("applied %s\n", name);
 	return 1;
 fail:
 	db_rollback(d);
-	cli_fail(ctx, "%s: %s", m->name, d->err);
-	return -1;
-}
-
-/* Applies one function definition if its text changed. 1 applied, 0 current, -1. */
-static int define_one(struct pc_cli *ctx, struct db *d, const struct pc_function *f)
-{
-	const char *params[2] = {f->name, f->sql};
-	PGresult *res;
-	int current;
-
-	if (db_begin(d) != 0)
-		goto fail;
-	res = db_query(d, sql_function_current, 2, params);
-	if (!res)
-		goto fail;
-	current = PQntuples(res) > 0;
-	PQclear(res);
-	if (current) {
-		db_rollback(d);
-		return 0;
-	}
-	if (db_exec_script(d, f->sql) != 0 || db_exec(d, sql_function_record, 2, params) != 0 ||
-	    db_commit(d) != 0)
-		goto fail;
-	return 1;
-fail:
-	db_rollback(d);
-	cli_fail(ctx, "%s: %s", f->name, d->err);
+	cli_fail(ctx, "%s: %s", name, d->err);
 	return -1;
 }
 
@@ -128,28 +103,26 @@ int cmd_migrate(struct pc_cli *ctx, int argc, char **argv)
 		rc = cli_fail(ctx, "%s", d.err);
 		goto out;
 	}
-	for (int i = 0; i < pc_migrations_count; i++) {
-		int r = migrate_one(ctx, &d, &pc_migrations[i]);
+	for (int i = 0; rc == 0 && i < pc_migrations_count; i++) {
+		const struct pc_migration *m = &pc_migrations[i];
+		char version[16];
+		const char *params[2] = {version, m->name};
+		int r;
 
-		if (r < 0) {
-			rc = 1;
-			break;
-		}
-		if (r > 0) {
-			printf("applied %s\n", pc_migrations[i].name);
-			applied++;
-		}
+		snprintf(version, sizeof version, "%d", m->version);
+		r = apply_once(ctx, &d, m->name, m->sql, sql_applied, 1, sql_record, params);
+		rc = r < 0;
+		applied += r > 0;
 	}
 	/* after every migration: a definition may use what the latest one made */
 	for (int i = 0; rc == 0 && i < pc_functions_count; i++) {
-		int r = define_one(ctx, &d, &pc_functions[i]);
+		const struct pc_function *f = &pc_functions[i];
+		const char *params[2] = {f->name, f->sql};
+		int r = apply_once(ctx, &d, f->name, f->sql, sql_function_current, 2,
+		                   sql_function_record, params);
 
-		if (r < 0)
-			rc = 1;
-		else if (r > 0) {
-			printf("applied %s\n", pc_functions[i].name);
-			applied++;
-		}
+		rc = r < 0;
+		applied += r > 0;
 	}
 	if (rc == 0 && applied == 0)
 		printf("up to date\n");
