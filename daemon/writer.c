@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pointclear/leaf.h>
+
 #include "latency.h"
 #include "log.h"
 #include "pgarray.h"
@@ -128,20 +130,50 @@ static struct pc_receipt_tree *tree_for(struct trees *ts, const char *alliance, 
 	return ts->t[ts->n++] = pc_receipt_tree_new(alliance, first, size);
 }
 
+/* The leaf hash of an entry this batch recorded (PROTOCOL.md, "Leaf"): over the
+ * bytes the request holds, which are those the database stored, and the decision
+ * as returned. */
+static void hash_new_leaf(uint8_t out[PC_HASH_SIZE], const struct pc_recorded *rec,
+                          const struct pc_request *r)
+{
+	struct pc_leaf leaf = {
+		.alliance_id = rec->alliance,
+		.sequence = rec->sequence,
+		.accepted_at_us = rec->accepted_at_us,
+		.envelope = r->envelope,
+		.envelope_len = r->envelope_len,
+		.decision = {
+			.status = (uint8_t)rec->status,
+			.code = (uint16_t)rec->code,
+			.balance = rec->balance,
+			.available = rec->available,
+			.amount = rec->applied,
+			.remaining = rec->remaining,
+			.hold_expires_at_us = rec->hold_expires_at_us,
+		},
+	};
+	if (pc_leaf_hash(out, &leaf) != 0)
+		fatalx("writer: entry %s/%llu has no leaf", rec->alliance,
+		       (unsigned long long)rec->sequence);
+}
+
 /* A row's entry into its tree, which it returns: an answer row speaks of its
- * request's event, a context row (index 0) names its own. */
+ * request's event, a context row (index 0) names its own. A new entry's leaf
+ * hash is hashed here; a replay's and a context row's come with the row. */
 static struct pc_receipt_tree *place_row(struct trees *ts, const PGresult *res, int row,
                                          const struct pc_request *r)
 {
-	if (PQgetlength(res, row, PC_COL_LEAF_HASH) != 32 || NUL(PC_COL_TREE_FIRST) ||
-	    NUL(PC_COL_TREE_SIZE))
-		fatalx("writer: row %d has no leaf hash or no tree", row);
+	bool is_new = r && pc_pg_int2(COL(PC_COL_DISPOSITION)) == 1;
+	if ((is_new ? !NUL(PC_COL_LEAF_HASH) : PQgetlength(res, row, PC_COL_LEAF_HASH) != 32) ||
+	    NUL(PC_COL_TREE_FIRST) || NUL(PC_COL_TREE_SIZE))
+		fatalx("writer: row %d has no tree, or a leaf hash it should not have", row);
+	uint8_t leaf_hash[PC_HASH_SIZE];
 	struct pc_recorded rec = {
 		.alliance = r ? r->row.alliance : COL(PC_COL_CTX_ALLIANCE),
 		.merchant = r ? r->row.merchant : COL(PC_COL_CTX_MERCHANT),
 		.event_id = r ? r->row.event_id : COL(PC_COL_CTX_EVENT),
 		.sequence = (uint64_t)pc_pg_int8(COL(PC_COL_SEQ)),
-		.leaf_hash = (const uint8_t *)COL(PC_COL_LEAF_HASH),
+		.leaf_hash = is_new ? leaf_hash : (const uint8_t *)COL(PC_COL_LEAF_HASH),
 		.accepted_at_us = pc_pg_int8(COL(PC_COL_ACCEPTED_US)),
 		.status = pc_pg_int2(COL(PC_COL_STATUS)),
 		.code = pc_pg_int2(COL(PC_COL_CODE)),
@@ -151,6 +183,8 @@ static struct pc_receipt_tree *place_row(struct trees *ts, const PGresult *res, 
 		.remaining = pc_pg_int8(COL(PC_COL_REMAINING)),
 		.hold_expires_at_us = pc_pg_int8(COL(PC_COL_HOLD_EXPIRES_US)),
 	};
+	if (is_new)
+		hash_new_leaf(leaf_hash, &rec, r);
 	int size = pc_pg_int4(COL(PC_COL_TREE_SIZE));
 	if (size < 1)
 		fatalx("writer: row %d names a tree of %d entries", row, size);

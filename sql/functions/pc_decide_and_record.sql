@@ -18,6 +18,12 @@
 --   phase 1 also gathers the event numbers, and a batch whose arrays do not line
 --   up is refused (XX000, before anything is written) rather than one event ever
 --   being decided on another's row.
+-- * It hashes no leaf of a new entry (migration 012): the daemon does, from the
+--   bytes it sent and the decision returned, with proto/'s pc_leaf_hash. Its
+--   r_leaf_hash is NULL for a new entry, and set for a replay and for a context
+--   row, hashed by pc_leaf_hash (002_ledger.sql) from what the ledger holds. That
+--   took the leaf's SHA-256 and byte concatenations off the serial writer: 7.9%
+--   of a 200-event batch.
 
 CREATE OR REPLACE FUNCTION pc_decide_and_record(
     p_alliance      text[],
@@ -82,7 +88,7 @@ DECLARE
     v_mbal      bigint[];     -- that member's balance and held points when loaded
     v_mheld     bigint[];
     v_order     integer[];
-    o_prior_lh  bytea[] := array_fill(NULL::bytea, ARRAY[n]);   -- a replay's leaf hash
+    o_prior_lh  bytea[] := array_fill(NULL::bytea, ARRAY[n]);   -- a ledger replay's leaf hash
     -- running member balances: slot i (the member's first event) or, for members
     -- met only through a hold or an original, slots past n
     s_a         text[] := array_fill(NULL::text, ARRAY[n]);
@@ -106,7 +112,7 @@ DECLARE
     o_delta     bigint[] := array_fill(0::bigint, ARRAY[n]);   -- the member leg; 0 = no postings
     o_counter   smallint[] := array_fill(NULL::smallint, ARRAY[n]);   -- 2 issued, 3 redeemed
     o_orig      bigint[] := array_fill(NULL::bigint, ARRAY[n]);
-    o_leaf      bytea[];
+    o_leaf      bytea[] := array_fill(NULL::bytea, ARRAY[n]);   -- replays' only
     -- the receipt trees of what this batch records
     rt_a        text[] := '{}';
     rt_first    bigint[] := '{}';
@@ -224,7 +230,11 @@ BEGIN
                 o_status[i] := prior.status; o_balance[i] := prior.balance;
                 o_available[i] := prior.available; o_applied[i] := prior.applied;
                 o_remaining[i] := prior.remaining; o_hold[i] := prior.hold_expires_at_us;
-                o_prior_lh[i] := prior.leaf_hash;
+                o_prior_lh[i] := pc_leaf_hash(prior.alliance_id, prior.seq, o_at[i],
+                                              prior.envelope, prior.status, prior.code,
+                                              prior.balance, prior.available, prior.applied,
+                                              prior.remaining, prior.hold_expires_at_us,
+                                              prior.ext);
             END IF;
             CONTINUE;
         END IF;
@@ -424,32 +434,30 @@ BEGIN
      WHERE u.id IS NOT NULL AND m.alliance_id = u.a AND m.member_id = u.id
        AND (m.balance <> u.bal OR m.held <> u.held);
 
-    -- The leaf hash is pc_leaf_hash (002_ledger.sql) written out, since a call per
-    -- row costs more than the hash; the tests hold every stored row to pc_leaf_hash.
-    SELECT array_agg(CASE WHEN o_disp[i] = 1 THEN sha256('\x0050434c31'::bytea
-                   || int2send(octet_length(convert_to(p_alliance[i], 'UTF8'))::smallint)
-                   || convert_to(p_alliance[i], 'UTF8') || int8send(o_seq[i]) || int8send(v_now_us)
-                   || int4send(octet_length(p_envelope[i])) || p_envelope[i]
-                   || set_byte('\x00'::bytea, 0, o_status[i]) || int2send(o_code[i])
-                   || int8send(o_balance[i]) || int8send(o_available[i]) || int8send(o_applied[i])
-                   || int8send(o_remaining[i]) || int8send(o_hold[i]) || int4send(0)) END ORDER BY i)
-      INTO o_leaf
-      FROM generate_series(1, n) AS i;
+    -- The daemon hashes the leaves of the entries it sent (docs/PERFORMANCE.md,
+    -- "Migration 012"); a replay's leaf is hashed here, from the entry it replays,
+    -- since the daemon may hold other bytes under the same payload.
     FOR i IN 1 .. n LOOP
         IF o_disp[i] = 2 THEN
-            -- a replay: of an entry of this batch, or of the ledger
-            o_leaf[i] := coalesce(o_leaf[v_dup_of[i]], o_prior_lh[i]);
+            j := v_dup_of[i];
+            IF j < i AND o_disp[j] = 1 THEN
+                o_leaf[i] := pc_leaf_hash(p_alliance[j], o_seq[j], v_now_us, p_envelope[j],
+                                          o_status[j], o_code[j], o_balance[j], o_available[j],
+                                          o_applied[j], o_remaining[j], o_hold[j], '\x'::bytea);
+            ELSE
+                o_leaf[i] := o_prior_lh[i];
+            END IF;
         END IF;
     END LOOP;
 
     INSERT INTO ledger (alliance_id, seq, accepted_at, merchant_id, event_id, key_id, kind,
                         event_time, store_id, terminal_id, member_id, amount, ref_seq,
                         envelope, payload_hash, status, code, balance, available, applied,
-                        remaining, hold_expires_at_us, leaf_hash)
+                        remaining, hold_expires_at_us)
     SELECT p_alliance[i], o_seq[i], v_now, p_merchant[i], p_event[i], p_key[i], p_kind[i],
            p_event_time[i], p_store[i], p_terminal[i], o_member[i], p_amount[i], o_ref[i],
            p_envelope[i], p_payload_hash[i], o_status[i], o_code[i], o_balance[i],
-           o_available[i], o_applied[i], o_remaining[i], o_hold[i], o_leaf[i]
+           o_available[i], o_applied[i], o_remaining[i], o_hold[i]
       FROM generate_series(1, n) AS i
      WHERE o_disp[i] = 1;
 
@@ -549,7 +557,10 @@ BEGIN
       FROM placed p
     UNION ALL
     SELECT 0, 0::smallint, l.code, l.seq, pc_us(l.accepted_at), l.status, l.balance,
-           l.available, l.applied, l.remaining, l.hold_expires_at_us, l.leaf_hash,
+           l.available, l.applied, l.remaining, l.hold_expires_at_us,
+           pc_leaf_hash(l.alliance_id, l.seq, pc_us(l.accepted_at), l.envelope, l.status,
+                        l.code, l.balance, l.available, l.applied, l.remaining,
+                        l.hold_expires_at_us, l.ext),
            NULL::bigint, t.tf, t.ts::integer, l.alliance_id::text, l.merchant_id::text,
            l.event_id::text
       FROM (SELECT DISTINCT p.a, p.tf, p.ts FROM placed p
@@ -560,7 +571,7 @@ BEGIN
      CROSS JOIN LATERAL (
           SELECT x.alliance_id, x.merchant_id, x.event_id, x.seq, x.accepted_at, x.code,
                  x.status, x.balance, x.available, x.applied, x.remaining,
-                 x.hold_expires_at_us, x.leaf_hash
+                 x.hold_expires_at_us, x.envelope, x.ext
             FROM ledger x
            WHERE x.alliance_id = t.a AND x.seq >= t.tf AND x.seq < t.tf + t.ts
           OFFSET 0) l;

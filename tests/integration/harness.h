@@ -274,8 +274,9 @@ void harness_expect_at(struct harness *h, const struct harness_result *r, int di
 
 /* The receipt's signature verifies with HOME/operator/receipt.pub and names its key. */
 bool harness_receipt_valid(struct harness *h, const struct harness_result *r);
-/* The receipt's leaf hash equals pc_leaf_hash over its fields and the envelope sent. */
-bool harness_leaf_valid(const struct harness_result *r);
+/* The receipt's leaf hash equals pc_leaf_hash over its fields and the envelope sent,
+ * and the SQL pc_leaf_hash of the ledger entry under its sequence. */
+bool harness_leaf_valid(struct harness *h, const struct harness_result *r);
 
 /* ---------------------------------------------------------------- database */
 

@@ -446,7 +446,7 @@ bool harness_receipt_valid(struct harness *h, const struct harness_result *r)
 	return why == NULL;
 }
 
-bool harness_leaf_valid(const struct harness_result *r)
+bool harness_leaf_valid(struct harness *h, const struct harness_result *r)
 {
 	if (!r->body || r->body->leaf_hash.len != PC_HASH_SIZE)
 		return false;
@@ -470,9 +470,20 @@ bool harness_leaf_valid(const struct harness_result *r)
 		leaf.decision.hold_expires_at_us = d->hold_expires_at_us;
 	}
 	uint8_t hash[PC_HASH_SIZE];
-	if (pc_leaf_hash(hash, &leaf) != 0)
+	if (pc_leaf_hash(hash, &leaf) != 0 || memcmp(hash, r->body->leaf_hash.data, PC_HASH_SIZE) != 0)
 		return false;
-	return memcmp(hash, r->body->leaf_hash.data, PC_HASH_SIZE) == 0;
+	/* the daemon hashed what the database returned: the entry it stored must hash
+	 * to the same leaf */
+	char seq[24], hex[2 * PC_HASH_SIZE + 1];
+	snprintf(seq, sizeof seq, "%" PRIu64, r->body->sequence);
+	for (int i = 0; i < PC_HASH_SIZE; i++)
+		snprintf(hex + 2 * i, 3, "%02x", hash[i]);
+	return harness_sql_int64(h, "SELECT count(*) FROM ledger l WHERE l.alliance_id = $1"
+	                            " AND l.seq = $2 AND encode(pc_leaf_hash(l.alliance_id, l.seq,"
+	                            " pc_us(l.accepted_at), l.envelope, l.status, l.code, l.balance,"
+	                            " l.available, l.applied, l.remaining, l.hold_expires_at_us,"
+	                            " l.ext), 'hex') = $3",
+	                         r->body->alliance_id, seq, hex, NULL) == 1;
 }
 
 int harness_send_all(struct pc_client *c, uint8_t *const *env, const size_t *len, int from,

@@ -88,7 +88,7 @@ static void declined(struct harness *h, const char *merchant, pc_event *ev, int 
 	harness_submit(h, merchant, ev, &r);
 	harness_expect(h, &r, RECORDED, code, DECLINED);
 	assert_true(harness_receipt_valid(h, &r));
-	assert_true(harness_leaf_valid(&r));
+	assert_true(harness_leaf_valid(h, &r));
 	char seq[32], cd[16];
 	snprintf(seq, sizeof seq, "%" PRIu64, r.seq);
 	snprintf(cd, sizeof cd, "%d", code);
