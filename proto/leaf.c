@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
+#include "sha256.h"
 
 #define LEAF_MAGIC "PCL1"
 /* magic, u16 + u64 + i64 + u32, u8 + u16, five i64, u32: everything but the
@@ -87,7 +87,6 @@ size_t pc_leaf_encode(uint8_t *out, size_t cap, const struct pc_leaf *leaf)
 int pc_leaf_hash(uint8_t out[PC_HASH_SIZE], const struct pc_leaf *leaf)
 {
 	static const uint8_t leaf_prefix = 0x00;   /* RFC 9162: leaves, not nodes */
-	crypto_hash_sha256_state st;
 	size_t len = pc_leaf_length(leaf);
 	uint8_t *buf;
 
@@ -97,10 +96,7 @@ int pc_leaf_hash(uint8_t out[PC_HASH_SIZE], const struct pc_leaf *leaf)
 	if (buf == NULL)
 		return -1;
 	pc_leaf_encode(buf, len, leaf);
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, &leaf_prefix, 1);
-	crypto_hash_sha256_update(&st, buf, len);
-	crypto_hash_sha256_final(&st, out);
+	pc_sha256(out, (const struct pc_sha256_piece[]){ { &leaf_prefix, 1 }, { buf, len } }, 2);
 	free(buf);
 	return 0;
 }

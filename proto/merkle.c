@@ -6,15 +6,12 @@
 
 #include <sodium.h>
 
+#include "sha256.h"
+
 void pc_merkle_leaf_hash(uint8_t out[PC_HASH_SIZE], const uint8_t *data, size_t len)
 {
 	static const uint8_t prefix = 0x00;
-	crypto_hash_sha256_state st;
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, &prefix, 1);
-	if (len > 0)
-		crypto_hash_sha256_update(&st, data, len);
-	crypto_hash_sha256_final(&st, out);
+	pc_sha256(out, (const struct pc_sha256_piece[]){ { &prefix, 1 }, { data, len } }, 2);
 }
 
 void pc_merkle_node_hash(uint8_t out[PC_HASH_SIZE], const uint8_t left[PC_HASH_SIZE],
@@ -24,7 +21,7 @@ void pc_merkle_node_hash(uint8_t out[PC_HASH_SIZE], const uint8_t left[PC_HASH_S
 	in[0] = 0x01;
 	memcpy(in + 1, left, PC_HASH_SIZE);
 	memcpy(in + 1 + PC_HASH_SIZE, right, PC_HASH_SIZE);
-	crypto_hash_sha256(out, in, sizeof in);
+	pc_sha256(out, (const struct pc_sha256_piece[]){ { in, sizeof in } }, 1);
 }
 
 int pc_merkle_build(struct pc_merkle_tree *t, const uint8_t (*leaves)[PC_HASH_SIZE], size_t n)

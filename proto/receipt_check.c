@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include "pointclear/merkle.h"
+#include "sha256.h"
 
 /* The signature over one head is checked once; a receipt of the same tree after
  * it only has to match key, signature and head byte for byte. */
@@ -13,12 +14,10 @@ static bool head_signed(const Pointclear__V1__Receipt *rc, const uint8_t pk[PC_P
                         struct pc_receipt_cache *cache)
 {
 	uint8_t digest[PC_HASH_SIZE];
-	crypto_hash_sha256_state st;
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, pk, PC_PK_SIZE);
-	crypto_hash_sha256_update(&st, rc->signature.data, rc->signature.len);
-	crypto_hash_sha256_update(&st, rc->tree_head.data, rc->tree_head.len);
-	crypto_hash_sha256_final(&st, digest);
+	pc_sha256(digest, (const struct pc_sha256_piece[]){ { pk, PC_PK_SIZE },
+	                                                    { rc->signature.data, rc->signature.len },
+	                                                    { rc->tree_head.data, rc->tree_head.len } },
+	          3);
 	if (cache && cache->valid && sodium_memcmp(cache->digest, digest, sizeof digest) == 0)
 		return true;
 	if (!pc_verify(rc->signature.data, PC_RECEIPT_TREE_PAYLOAD_TYPE, rc->tree_head.data,
