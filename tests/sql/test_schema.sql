@@ -3,7 +3,7 @@
 -- hash is PROTOCOL.md's, pc_apply_batch decides as the domain rules say, and
 -- receipt trees are cut and found again as PROTOCOL.md's "Receipts" says.
 BEGIN;
-SELECT plan(58);
+SELECT plan(60);
 
 INSERT INTO alliances (alliance_id, name, currency, ca_cert_pem) VALUES ('al', 'Al', 'EUR', 'x');
 INSERT INTO ledger_heads VALUES ('al');
@@ -397,6 +397,43 @@ SELECT results_eq($$
              (5, 3::smallint, 22::smallint), (6, 3::smallint, 23::smallint),
              (7, 1::smallint, 0::smallint), (8, 1::smallint, 0::smallint)$$,
     'every event gets its key''s verdict, however many events share the key');
+
+-- a batch of two alliances: each takes its own sequences, and each recorded
+-- entry is placed in its own alliance's tree
+INSERT INTO alliances (alliance_id, name, currency, ca_cert_pem) VALUES ('al3', 'Al3', 'EUR', 'x');
+INSERT INTO ledger_heads VALUES ('al3');
+INSERT INTO merchants (alliance_id, merchant_id, name, industry) VALUES ('al3', 'cafe', 'Cafe', 'cafe');
+INSERT INTO merchant_keys (alliance_id, key_id, merchant_id, public_key, valid_from)
+VALUES ('al3', '00000000000000ee', 'cafe', decode(repeat('55', 32), 'hex'), now() - interval '1 day');
+INSERT INTO members (alliance_id, member_id) VALUES ('al3', 'm1');
+CREATE TEMP TABLE a9 AS SELECT ARRAY['al', 'al3', 'al', 'al3', 'al'] AS a;
+CREATE TEMP TABLE r9 AS
+SELECT * FROM pc_apply_batch_receipts(
+    (SELECT a FROM a9), array_fill('cafe'::text, ARRAY[5]),
+    ARRAY['two-1', 'two-2', 'two-3', 'two-4', 'two-5'],
+    ARRAY(SELECT CASE x WHEN 'al' THEN '00000000000000aa' ELSE '00000000000000ee' END
+            FROM unnest((SELECT a FROM a9)) x),
+    array_fill(1::smallint, ARRAY[5]),
+    ARRAY['\x11', '\x12', '\x13', '\x14', '\x15']::bytea[],
+    ARRAY[sha256('\x11'), sha256('\x12'), sha256('\x13'), sha256('\x14'), sha256('\x15')],
+    array_fill(now(), ARRAY[5]), array_fill('s1'::text, ARRAY[5]), array_fill('t1'::text, ARRAY[5]),
+    array_fill('m1'::text, ARRAY[5]), array_fill(10::bigint, ARRAY[5]),
+    array_fill(NULL::text, ARRAY[5]), array_fill(NULL::bigint, ARRAY[5]), array_fill(0, ARRAY[5]),
+    array_fill(NULL::text, ARRAY[5]), array_fill(NULL::text, ARRAY[5]),
+    array_fill(NULL::text, ARRAY[5]), array_fill(NULL::text, ARRAY[5]),
+    array_fill(NULL::text, ARRAY[5]), array_fill(NULL::timestamptz, ARRAY[5]),
+    array_fill(NULL::text, ARRAY[5]));
+SELECT results_eq($$SELECT r_idx, r_disposition, r_seq, r_t_first, r_t_size FROM (
+        SELECT r_idx, r_disposition, r_seq, t_first AS r_t_first, t_size AS r_t_size FROM r9
+         WHERE (SELECT a FROM a9)[r_idx] = 'al3') x ORDER BY r_idx$$,
+    $$VALUES (2, 1::smallint, 0::bigint, 0::bigint, 2), (4, 1::smallint, 1::bigint, 0::bigint, 2)$$,
+    'a batch of two alliances: the second takes its own sequences from 0, in a tree of its own');
+SELECT is((SELECT count(*) FROM r9
+            WHERE r_disposition <> 1 OR ROW(t_first, t_size) IS DISTINCT FROM
+                  (SELECT ROW(rt.first_seq, rt.size) FROM receipt_trees rt
+                    WHERE rt.alliance_id = (SELECT a FROM a9)[r9.r_idx] AND rt.first_seq <= r9.r_seq
+                    ORDER BY rt.first_seq DESC LIMIT 1)), 0::bigint,
+          'a batch of two alliances: every entry is placed in its own alliance''s tree');
 
 SELECT * FROM finish();
 ROLLBACK;
