@@ -479,10 +479,7 @@ bool harness_leaf_valid(struct harness *h, const struct harness_result *r)
 	for (int i = 0; i < PC_HASH_SIZE; i++)
 		snprintf(hex + 2 * i, 3, "%02x", hash[i]);
 	return harness_sql_int64(h, "SELECT count(*) FROM ledger l WHERE l.alliance_id = $1"
-	                            " AND l.seq = $2 AND encode(pc_leaf_hash(l.alliance_id, l.seq,"
-	                            " pc_us(l.accepted_at), l.envelope, l.status, l.code, l.balance,"
-	                            " l.available, l.applied, l.remaining, l.hold_expires_at_us,"
-	                            " l.ext), 'hex') = $3",
+	                            " AND l.seq = $2 AND encode(pc_entry_leaf_hash(l), 'hex') = $3",
 	                         r->body->alliance_id, seq, hex, NULL) == 1;
 }
 

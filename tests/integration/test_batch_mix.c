@@ -265,10 +265,7 @@ static void check_row(struct harness *h, const PGresult *r, int row,
 			             row + 1, e->event_id);
 		if (harness_sql_int64(h, "SELECT count(*) FROM ledger l WHERE alliance_id = $1 AND seq = $2"
 		                         " AND pc_us(accepted_at) = $3 AND merchant_id = $4 AND event_id = $5"
-		                         " AND ($6 = '' OR $6 = encode(pc_leaf_hash(l.alliance_id, l.seq,"
-		                         " pc_us(l.accepted_at), l.envelope, l.status, l.code, l.balance,"
-		                         " l.available, l.applied, l.remaining, l.hold_expires_at_us, l.ext),"
-		                         " 'hex'))",
+		                         " AND ($6 = '' OR $6 = encode(pc_entry_leaf_hash(l), 'hex'))",
 		                      HARNESS_ALLIANCE, seq, PQgetvalue(r, row, COL_ACCEPTED), e->merchant,
 		                      e->event_id, PQgetvalue(r, row, COL_LEAF), NULL) != 1)
 			harness_fail(h, "event %d (%s): leaf hash or time accepted differ from ledger seq %s",

@@ -46,13 +46,14 @@ q "UPDATE schema_functions SET sha256 = sha256('009')"
 
 # Migration 012 drops the ledger's stored leaf hash only when every stored hash is
 # the hash of its entry. at_011 DB SQL: a database as after migration 011, made by
-# migrating a new one and undoing 012 (the column as 002 made it), holding one
-# entry whose stored hash is SQL.
+# migrating a new one and undoing 012 (its function gone, the column as 002 made
+# it), holding one entry whose stored hash is SQL.
 at_011() {
 	psql "$base dbname=postgres" -qAtc "CREATE DATABASE $1"
 	"$PC_POINTCLEAR" --db "$base dbname=$1" migrate >/dev/null
 	psql -X "$base dbname=$1" -qAt -v ON_ERROR_STOP=1 >/dev/null <<SQL
 DELETE FROM schema_migrations WHERE version = 12;
+DROP FUNCTION pc_entry_leaf_hash(ledger);
 ALTER TABLE ledger ADD COLUMN leaf_hash bytea NOT NULL CHECK (octet_length(leaf_hash) = 32);
 INSERT INTO ledger (alliance_id, seq, accepted_at, merchant_id, event_id, key_id, kind,
                     event_time, store_id, terminal_id, envelope, payload_hash, status, code,

@@ -71,10 +71,7 @@ SELECT results_eq('SELECT idx, disposition, code, seq, status, balance FROM r OR
 SELECT is((SELECT original_seq FROM r WHERE idx = 5), 0::bigint, 'CONFLICT names the entry holding the id');
 SELECT is((SELECT remaining FROM r WHERE idx = 6), 70::bigint, 'what remains of the earn after reversing 30');
 SELECT is((SELECT leaf_hash FROM r WHERE idx = 4),
-          (SELECT pc_leaf_hash(l.alliance_id, l.seq, pc_us(l.accepted_at), l.envelope,
-                  l.status, l.code, l.balance, l.available, l.applied, l.remaining,
-                  l.hold_expires_at_us, l.ext)
-             FROM ledger l WHERE l.alliance_id = 'al' AND l.seq = 0),
+          (SELECT pc_entry_leaf_hash(l) FROM ledger l WHERE l.alliance_id = 'al' AND l.seq = 0),
           'a replay within the batch carries the leaf hash of the entry it replays');
 SELECT is((SELECT next_seq FROM ledger_heads WHERE alliance_id = 'al'), 6::bigint, 'rejected events use no sequence: gapless');
 SELECT is((SELECT count(*) FROM ledger), 6::bigint, 'six entries recorded, declines included');
@@ -103,10 +100,7 @@ SELECT results_eq('SELECT idx, disposition, code, status, balance, remaining FRO
              (4, 1::smallint, 56::smallint, 2::smallint, 0::bigint, 0::bigint)$$,
     'replay from the ledger; reversal of what remains takes the balance below zero; no more remains; another merchant''s id is not found');
 SELECT is((SELECT leaf_hash FROM r2 WHERE idx = 1),
-          (SELECT pc_leaf_hash(l.alliance_id, l.seq, pc_us(l.accepted_at), l.envelope,
-                  l.status, l.code, l.balance, l.available, l.applied, l.remaining,
-                  l.hold_expires_at_us, l.ext)
-             FROM ledger l WHERE l.alliance_id = 'al' AND l.seq = 0),
+          (SELECT pc_entry_leaf_hash(l) FROM ledger l WHERE l.alliance_id = 'al' AND l.seq = 0),
           'a replay from the ledger carries the leaf hash of the entry it replays');
 
 -- the ledger and postings refuse change, whoever asks
@@ -302,9 +296,7 @@ SELECT results_eq('SELECT disposition, t_first - (SELECT s FROM h0), t_size FROM
     $$VALUES (2::smallint, 0::bigint, 64)$$, 'a replay names its original tree');
 SELECT results_eq('SELECT seq, c_merchant, c_event, leaf_hash FROM r5 WHERE idx = 0 ORDER BY seq',
     'SELECT seq, merchant_id::text COLLATE "default", event_id::text COLLATE "default",
-            pc_leaf_hash(l.alliance_id, l.seq, pc_us(l.accepted_at), l.envelope,
-                         l.status, l.code, l.balance, l.available, l.applied, l.remaining,
-                         l.hold_expires_at_us, l.ext) FROM ledger l
+            pc_entry_leaf_hash(l) FROM ledger l
       WHERE seq >= (SELECT s FROM h0) AND seq < (SELECT s FROM h0) + 64 ORDER BY seq',
     'and every entry of that tree comes with it');
 SELECT throws_ok('UPDATE receipt_trees SET size = 1', 'P0001', NULL, 'receipt trees refuse UPDATE');
