@@ -20,9 +20,9 @@
 --   being decided on another's row.
 -- * It hashes no leaf of a new entry (migration 012): the daemon does, from the
 --   bytes it sent and the decision returned, with proto/'s pc_leaf_hash. Its
---   r_leaf_hash is NULL for a new entry, and set for a replay and for a context
---   row, hashed by pc_leaf_hash (002_ledger.sql) from the replayed entry's columns
---   (pc_entry_leaf_hash, 012, for one the ledger holds). That
+--   r_leaf_hash is NULL for a new entry. A replay's is hashed here from the entry
+--   it replays: by pc_leaf_hash (002_ledger.sql) over this batch's arrays, or by
+--   pc_entry_leaf_hash (012) over the ledger's row, as is a context row's. That
 --   took the leaf's SHA-256 and byte concatenations off the serial writer: 8.0%
 --   of a 200-event batch.
 -- * A row of this batch is placed in its receipt tree by arithmetic on its
