@@ -1,6 +1,6 @@
 /* sha256.c - SHA-256 through OpenSSL rather than libsodium: OpenSSL's uses the
- * CPU's SHA extensions where it has them, and hashed a 400-byte leaf in a
- * quarter of libsodium's time on this project's machines. The daemon hashes
+ * CPU's SHA extensions where it has them, and hashed a leaf of a 300-byte
+ * envelope in a third of libsodium's time on this project's machines. The daemon hashes
  * every entry's leaf and receipt body on its event loop (docs/PERFORMANCE.md,
  * "Migration 012"). */
 #include "sha256.h"

@@ -5,12 +5,12 @@
 -- entry's own columns: alliance, sequence, time accepted, the envelope as
 -- received, the decision and ext. pc_decide_and_record used to compute it for
 -- every new entry, with a SHA-256 and a dozen byte concatenations per row, in the
--- one backend that holds the ledger heads; it was 7.9% of a 200-event batch
+-- one backend that holds the ledger heads; it was 8.0% of a 200-event batch
 -- (tools/batch_cost.sh; docs/PERFORMANCE.md, "Migration 012"). The daemon already
 -- holds every input once the batch returns, and hashes them with proto/'s
 -- pc_leaf_hash, the definition the offline auditor will use too. A replay's and a
--- context row's leaf, rare, are still hashed in the database, by pc_leaf_hash
--- (002_ledger.sql), from what the ledger holds (sql/functions/).
+-- context row's leaf, rare, are still hashed in the database from what the
+-- ledger holds, by pc_entry_leaf_hash below (sql/functions/).
 --
 -- The stored column was a copy of what the row already says. Before it goes, this
 -- checks that every stored hash is the hash of its row, and refuses to migrate if
@@ -18,8 +18,9 @@
 -- once, so it runs in time proportional to the ledger, with the daemon stopped as
 -- for any migration. Dropping the column itself rewrites nothing.
 
--- The leaf hash of a stored entry: pc_leaf_hash over its columns. For replays,
--- context rows, tests and the auditors' export, which recompute it.
+-- The leaf hash of a stored entry: pc_leaf_hash (002_ledger.sql) over its
+-- columns, for whatever recomputes it from the ledger: replays, context rows,
+-- the check below and the tests.
 CREATE FUNCTION pc_entry_leaf_hash(e ledger) RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
     SELECT pc_leaf_hash(e.alliance_id, e.seq, pc_us(e.accepted_at), e.envelope, e.status,
                         e.code, e.balance, e.available, e.applied, e.remaining,
