@@ -159,11 +159,12 @@ static void hash_new_leaf(uint8_t out[PC_HASH_SIZE], const struct pc_recorded *r
 
 /* A row's entry into its tree, which it returns: an answer row speaks of its
  * request's event, a context row (index 0) names its own. A new entry's leaf
- * hash is hashed here; a replay's and a context row's come with the row. */
+ * hash (disposition 1) is hashed here; a replay's and a context row's come with
+ * the row. */
 static struct pc_receipt_tree *place_row(struct trees *ts, const PGresult *res, int row,
-                                         const struct pc_request *r)
+                                         const struct pc_request *r, int disposition)
 {
-	bool is_new = r && pc_pg_int2(COL(PC_COL_DISPOSITION)) == 1;
+	bool is_new = r && disposition == 1;
 	if ((is_new ? !NUL(PC_COL_LEAF_HASH) : PQgetlength(res, row, PC_COL_LEAF_HASH) != 32) ||
 	    NUL(PC_COL_TREE_FIRST) || NUL(PC_COL_TREE_SIZE))
 		fatalx("writer: row %d has no tree, or a leaf hash it should not have", row);
@@ -238,7 +239,8 @@ static void answer_batch(struct pc_writer *w, struct batch *b, const PGresult *r
 		if (idx > 0)
 			row_of[idx - 1] = row;
 		if (idx == 0 || disposition == 1 || disposition == 2) {
-			struct pc_receipt_tree *t = place_row(&ts, res, row, idx > 0 ? b->reqs[idx - 1] : NULL);
+			struct pc_receipt_tree *t =
+				place_row(&ts, res, row, idx > 0 ? b->reqs[idx - 1] : NULL, disposition);
 			if (idx > 0)
 				tree_of[idx - 1] = t;
 		}

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "pointclear/codec.h"
 #include "pointclear/frame.h"
 #include "pointclear/leaf.h"
@@ -476,8 +478,7 @@ bool harness_leaf_valid(struct harness *h, const struct harness_result *r)
 	 * to the same leaf */
 	char seq[24], hex[2 * PC_HASH_SIZE + 1];
 	snprintf(seq, sizeof seq, "%" PRIu64, r->body->sequence);
-	for (int i = 0; i < PC_HASH_SIZE; i++)
-		snprintf(hex + 2 * i, 3, "%02x", hash[i]);
+	sodium_bin2hex(hex, sizeof hex, hash, sizeof hash);
 	return harness_sql_int64(h, "SELECT count(*) FROM ledger l WHERE l.alliance_id = $1"
 	                            " AND l.seq = $2 AND encode(pc_entry_leaf_hash(l), 'hex') = $3",
 	                         r->body->alliance_id, seq, hex, NULL) == 1;
