@@ -1,5 +1,6 @@
 # Writes OUT: the migration files NNN_*.sql of DIR, and the function definitions
-# functions/*.sql, as C tables (see migrations.h).
+# functions/*.sql, as C tables (see migrations.h). Fails if a migration defines
+# a function.
 file(GLOB FILES ${DIR}/[0-9][0-9][0-9]_*.sql)
 list(SORT FILES)
 file(GLOB FUNCTIONS ${DIR}/functions/*.sql)
@@ -17,6 +18,16 @@ set(table "const struct pc_migration pc_migrations[] = {\n")
 set(i 0)
 foreach(f ${FILES})
   get_filename_component(name ${f} NAME)
+  # A function's one definition is its file in functions/, applied whenever its
+  # text changes; a copy in a migration would be applied once and then shadowed,
+  # or shadow it. Comments are skipped, so a migration may say why it drops one.
+  file(READ ${f} text)
+  string(REGEX REPLACE "--[^\n]*" "" text "${text}")
+  string(TOUPPER "${text}" text)
+  if(text MATCHES "CREATE[ \t\r\n]+(OR[ \t\r\n]+REPLACE[ \t\r\n]+)?(FUNCTION|PROCEDURE)")
+    message(FATAL_ERROR "${name}: a numbered migration defines a function or procedure;"
+                        " functions live in sql/functions/")
+  endif()
   string(REGEX MATCH "^[0-9]+" version ${name})
   math(EXPR version "${version}")
   embed_text(${f} m${i})

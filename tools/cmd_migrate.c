@@ -1,4 +1,5 @@
-/* cmd_migrate.c - `pointclear migrate`: applies the compiled-in sql/ migrations. */
+/* cmd_migrate.c - `pointclear migrate`: applies the compiled-in sql/ migrations,
+ * then the sql/functions/ files whose text changed. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,8 +13,10 @@ static const char usage[] =
 	"usage: pointclear migrate\n"
 	"  Applies the compiled-in sql/ migrations not yet applied, in order, each in\n"
 	"  its own transaction, recording them in schema_migrations; then each\n"
-	"  sql/functions/ definition whose text differs from the one last applied,\n"
-	"  recording its SHA-256 in schema_functions.\n";
+	"  sql/functions/ file, in name order, whose text differs from the one last\n"
+	"  applied, recording its SHA-256 in schema_functions. A database whose\n"
+	"  recorded migrations are not this build's (a pre-0.1.0 development build's)\n"
+	"  is refused and left as it is.\n";
 
 /* A constant key: every `pointclear migrate` against one database takes the same
  * session lock, so concurrent runs apply each migration once, one after another. */
@@ -27,6 +30,7 @@ static const char sql_create[] =
 	" name text NOT NULL,"
 	" applied_at timestamptz NOT NULL DEFAULT now())";
 static const char sql_applied[] = "SELECT 1 FROM schema_migrations WHERE version = $1";
+static const char sql_recorded[] = "SELECT version, name FROM schema_migrations ORDER BY version";
 static const char sql_record[] = "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)";
 
 /* A function's definition is applied again whenever its text changes, so that a
@@ -77,6 +81,45 @@ fail:
 	return -1;
 }
 
+/* The compiled-in migration numbered VERSION, or NULL. */
+static const struct pc_migration *migration_of(int version)
+{
+	for (int i = 0; i < pc_migrations_count; i++)
+		if (pc_migrations[i].version == version)
+			return &pc_migrations[i];
+	return NULL;
+}
+
+/* 0 when every migration the database records is this build's under the same
+ * name, so that what is left to apply builds on what is there. Development
+ * builds before 0.1.0 numbered other migrations (001_core.sql .. 012); there was
+ * no release, so such a database is not upgraded: it is refused untouched. */
+static int check_recorded(struct pc_cli *ctx, struct db *d)
+{
+	PGresult *res = db_query(d, sql_recorded, 0, NULL);
+	int rc = 0;
+
+	if (!res)
+		return cli_fail(ctx, "%s", d->err);
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+		int version = atoi(PQgetvalue(res, i, 0));
+		const char *name = PQgetvalue(res, i, 1);
+		const struct pc_migration *m = migration_of(version);
+
+		if (strcmp(name, "001_core.sql") == 0)
+			rc = cli_fail(ctx, "this database was created by a pre-0.1.0 development build"
+			              " (schema_migrations holds %s); recreate it", name);
+		else if (!m)
+			rc = cli_fail(ctx, "this database holds migration %s, which this build does not"
+			              " know; a newer pointclear made it", name);
+		else if (strcmp(name, m->name) != 0)
+			rc = cli_fail(ctx, "this database applied %s as migration %d, where this build"
+			              " has %s; recreate it", name, version, m->name);
+	}
+	PQclear(res);
+	return rc;
+}
+
 int cmd_migrate(struct pc_cli *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -98,8 +141,15 @@ int cmd_migrate(struct pc_cli *ctx, int argc, char **argv)
 
 	if (db_open(&d, ctx->db) != 0)
 		return cli_fail(ctx, "%s", d.err);
-	if (db_exec(&d, sql_lock, 1, lock_params) != 0 || db_exec(&d, sql_create, 0, NULL) != 0 ||
-	    db_exec(&d, sql_create_functions, 0, NULL) != 0) {
+	if (db_exec(&d, sql_lock, 1, lock_params) != 0 || db_exec(&d, sql_create, 0, NULL) != 0) {
+		rc = cli_fail(ctx, "%s", d.err);
+		goto out;
+	}
+	if (check_recorded(ctx, &d) != 0) {
+		rc = 1;
+		goto unlock;
+	}
+	if (db_exec(&d, sql_create_functions, 0, NULL) != 0) {
 		rc = cli_fail(ctx, "%s", d.err);
 		goto out;
 	}
@@ -114,7 +164,8 @@ int cmd_migrate(struct pc_cli *ctx, int argc, char **argv)
 		rc = r < 0;
 		applied += r > 0;
 	}
-	/* after every migration: a definition may use what the latest one made */
+	/* after every migration: a definition may use what the latest one made; in
+	 * file-name order, the order the functions/NN_ prefixes give */
 	for (int i = 0; rc == 0 && i < pc_functions_count; i++) {
 		const struct pc_function *f = &pc_functions[i];
 		const char *params[2] = {f->name, f->sql};
@@ -126,6 +177,7 @@ int cmd_migrate(struct pc_cli *ctx, int argc, char **argv)
 	}
 	if (rc == 0 && applied == 0)
 		printf("up to date\n");
+unlock:
 	/* closing the session would release the lock too; say so explicitly */
 	db_exec(&d, sql_unlock, 1, lock_params);
 out:

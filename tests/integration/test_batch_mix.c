@@ -1,6 +1,6 @@
 /* test_batch_mix.c - one batch, many kinds of outcome.
  *
- * First at the SQL level, deterministic: one hand-built call of pc_apply_batch
+ * First at the SQL level, deterministic: one hand-built call of pc_record_batch
  * mixes redemptions of one member that together exceed the balance (exactly those
  * that fit, in order, are approved), an earn between them that later ones see, a
  * hold and its capture, an earn and its reversal, an unknown member (refused, no
@@ -86,7 +86,7 @@ static const char *arr_done(struct arr *a)
 	return a->s;
 }
 
-/* pc_apply_batch's parameters, in its order */
+/* pc_record_batch's parameters, in its order */
 enum {
 	P_ALLIANCE, P_MERCHANT, P_EVENT, P_KEY, P_KIND, P_ENVELOPE, P_HASH, P_TIME, P_STORE,
 	P_TERMINAL, P_MEMBER, P_AMOUNT, P_REF_EVENT, P_REF_SEQ, P_DURATION, P_REASON,
@@ -156,8 +156,8 @@ static void merchant_key(struct harness *h, const char *merchant, char key[17])
 	snprintf(key, 17, "%.16s", buf);
 }
 
-/* Calls pc_apply_batch once with evs; the rows come back ordered by r_idx, the
- * leaf hash as hex. */
+/* Calls pc_record_batch once with evs, without receipt trees; the rows come
+ * back ordered by r_idx, the leaf hash as hex. */
 static PGresult *apply_batch(struct harness *h, const struct sql_event *evs, int n)
 {
 	struct arr a[NPARAMS];
@@ -199,11 +199,11 @@ static PGresult *apply_batch(struct harness *h, const struct sql_event *evs, int
 		"SELECT r_idx, r_disposition, r_code, r_seq, r_accepted_at_us, r_status, r_balance,"
 		" r_available, r_applied, r_remaining, r_hold_expires_at_us,"
 		" encode(r_leaf_hash, 'hex'), r_original_seq"
-		" FROM pc_apply_batch($1::text[], $2::text[], $3::text[], $4::text[],"
+		" FROM pc_record_batch($1::text[], $2::text[], $3::text[], $4::text[],"
 		" $5::smallint[], $6::bytea[], $7::bytea[], $8::timestamptz[], $9::text[],"
 		" $10::text[], $11::text[], $12::bigint[], $13::text[], $14::bigint[],"
 		" $15::integer[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[],"
-		" $21::timestamptz[], $22::text[]) ORDER BY r_idx",
+		" $21::timestamptz[], $22::text[], 0) WHERE r_idx > 0 ORDER BY r_idx",
 		NPARAMS, NULL, values, NULL, NULL, 0);
 	for (int i = 0; i < NPARAMS; i++)
 		free(a[i].s);
@@ -211,12 +211,12 @@ static PGresult *apply_batch(struct harness *h, const struct sql_event *evs, int
 		char msg[1024];
 		snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
 		PQclear(r);
-		harness_fail(h, "pc_apply_batch failed: %s", msg);
+		harness_fail(h, "pc_record_batch failed: %s", msg);
 	}
 	if (PQntuples(r) != n || PQnfields(r) != 13) {
 		int rows = PQntuples(r);
 		PQclear(r);
-		harness_fail(h, "pc_apply_batch returned %d rows for %d events", rows, n);
+		harness_fail(h, "pc_record_batch returned %d rows for %d events", rows, n);
 	}
 	return r;
 }

@@ -1,6 +1,6 @@
--- test_plans.sql - pc_record_batch reuses generic plans only when the statistics
--- can be trusted (008_generic_plans.sql): a plan made while the statistics
--- describe an empty ledger would read the alliance's whole ledger for every event
+-- test_plans.sql - pc_record_batch reuses generic plans only when the
+-- statistics can be trusted (sql/functions/40_record_batch.sql): a plan made
+-- while the statistics describe an empty ledger would read the alliance's whole ledger for every event
 -- once it has grown. Its own file, so that its session starts with no plans,
 -- and its own database (run.sh), so that the ledger is empty, not even dead rows.
 BEGIN;

@@ -1,9 +1,10 @@
 -- test_schema.sql - the rules the database keeps by itself, whoever connects:
 -- the ledger and postings are append-only, an event id is taken once, the leaf
--- hash is PROTOCOL.md's, pc_apply_batch decides as the domain rules say, and
--- receipt trees are cut and found again as PROTOCOL.md's "Receipts" says.
+-- hash is PROTOCOL.md's, pc_record_batch (the daemon's one call) decides as the
+-- domain rules say, and receipt trees are cut and found again as PROTOCOL.md's
+-- "Receipts" says.
 BEGIN;
-SELECT plan(60);
+SELECT plan(63);
 
 INSERT INTO alliances (alliance_id, name, currency, ca_cert_pem) VALUES ('al', 'Al', 'EUR', 'x');
 INSERT INTO ledger_heads VALUES ('al');
@@ -15,13 +16,18 @@ VALUES ('al', '00000000000000aa', 'cafe', decode(repeat('11', 32), 'hex'), now()
 INSERT INTO members (alliance_id, member_id) VALUES ('al', 'm1'), ('al', 'm2');
 UPDATE members SET balance = 9223372036854775000 WHERE member_id = 'm2';
 
--- One batch of n events of one alliance; the arrays not given are NULL. Each
--- event is signed with its merchant's key unless keys names others.
+-- One batch of n events of one alliance, recorded without receipt trees (as
+-- before trees were kept); the arrays not given are NULL. Each event is signed
+-- with its merchant's key unless keys names others. A row per event, in order,
+-- without the trees' columns.
 CREATE FUNCTION t_batch(merchant text[], event text[], kind smallint[], member text[],
                         amount bigint[], ref_event text[], payload text[],
                         keys text[] DEFAULT NULL)
 RETURNS SETOF record LANGUAGE sql AS $$
-    SELECT * FROM pc_apply_batch(
+    SELECT r_idx, r_disposition, r_code, r_seq, r_accepted_at_us, r_status, r_balance,
+           r_available, r_applied, r_remaining, r_hold_expires_at_us, r_leaf_hash,
+           r_original_seq
+      FROM pc_record_batch(
         array_fill('al'::text, ARRAY[cardinality(merchant)]), merchant, event,
         coalesce(keys, ARRAY(SELECT CASE m WHEN 'cafe' THEN '00000000000000aa'
                                            ELSE '00000000000000bb' END
@@ -41,7 +47,9 @@ RETURNS SETOF record LANGUAGE sql AS $$
         array_fill(NULL::text, ARRAY[cardinality(merchant)]),
         array_fill(NULL::text, ARRAY[cardinality(merchant)]),
         array_fill(NULL::timestamptz, ARRAY[cardinality(merchant)]),
-        array_fill(NULL::text, ARRAY[cardinality(merchant)]))
+        array_fill(NULL::text, ARRAY[cardinality(merchant)]), 0)
+     WHERE r_idx > 0
+     ORDER BY r_idx
 $$;
 
 CREATE TEMP TABLE r AS
@@ -137,8 +145,8 @@ SELECT lives_ok($$UPDATE members SET balance = balance + 1 WHERE member_id = 'le
                 'a balance write does not check the member id again');
 DELETE FROM members WHERE member_id = 'legacy id';
 
--- 010 reordered the writer's keys and 011 put alliance_id first again: the rules
--- they hold are the same, alliance included
+-- the writer's keys put alliance_id first, then the column that decides: the
+-- rules they hold include the alliance
 INSERT INTO alliances (alliance_id, name, currency, ca_cert_pem) VALUES ('al2', 'Al2', 'EUR', 'x');
 INSERT INTO merchants (alliance_id, merchant_id, name, industry) VALUES ('al2', 'cafe', 'Cafe', 'cafe');
 SELECT throws_ok($$INSERT INTO members (alliance_id, member_id) VALUES ('al', 'm1')$$,
@@ -188,7 +196,8 @@ SELECT is(encode(pc_leaf_hash('al', 0, 1795385298713955, '\x01', 1::smallint, 0:
                               100, 100, 0, '\x'), 'hex'),
           'f5ef0f257769d5503c760c5b185a05478799d84e899b3a7080187fadd6499c6a',
           'pc_leaf_hash reproduces the protocol''s known answer');
-SELECT is(pc_us(pc_ts(1795385298713955)), 1795385298713955::bigint, 'microsecond times round-trip exactly');
+SELECT is(pc_us(timestamptz '1970-01-01 00:00:00+00' + 1795385298713955 * interval '1 microsecond'),
+          1795385298713955::bigint, 'microsecond times round-trip exactly');
 
 -- holds: reserve, capture part, the rest released; a second resolution names the first
 CREATE TEMP TABLE r3 AS
@@ -234,12 +243,13 @@ SELECT results_eq($$SELECT h.state, m.held FROM holds h, members m
                     WHERE h.seq = (SELECT seq FROM r3x) AND m.member_id = 'm1'$$,
     $$VALUES (4::smallint, 0::bigint)$$, 'the hold is written expired, and nothing stays held');
 
--- receipts are signed a tree at a time (005): a batch's entries are cut into
--- trees of at most 64, a replay names its original tree and brings its entries
+-- receipts are signed a tree at a time: a batch's entries are cut into trees
+-- of at most 64 (the daemon's call, trees of the default size), a replay names
+-- its original tree and brings its entries
 CREATE FUNCTION t_batch_r(merchant text[], event text[], kind smallint[], member text[],
                           amount bigint[], ref_event text[], payload text[])
 RETURNS SETOF record LANGUAGE sql AS $$
-    SELECT * FROM pc_apply_batch_receipts(
+    SELECT * FROM pc_record_batch(
         array_fill('al'::text, ARRAY[cardinality(merchant)]), merchant, event,
         array_fill('00000000000000aa'::text, ARRAY[cardinality(merchant)]),
         kind,
@@ -331,7 +341,7 @@ SELECT is((SELECT x.seq_scan - s.seq_scan FROM pg_stat_xact_user_tables x, scans
 -- referral touches and purchases: one row per recorded event, none for a replay
 -- or a refusal
 CREATE TEMP TABLE r8 AS
-SELECT * FROM pc_apply_batch_receipts(
+SELECT * FROM pc_record_batch(
     array_fill('al'::text, ARRAY[4]), ARRAY['cafe', 'gym', 'cafe', 'cafe'],
     ARRAY['f1', 'f2', 'f1', 'f3'],
     ARRAY['00000000000000aa', '00000000000000bb', '00000000000000aa', '00000000000000aa'],
@@ -400,7 +410,7 @@ VALUES ('al3', '00000000000000ee', 'cafe', decode(repeat('55', 32), 'hex'), now(
 INSERT INTO members (alliance_id, member_id) VALUES ('al3', 'm1');
 CREATE TEMP TABLE a9 AS SELECT ARRAY['al', 'al3', 'al', 'al3', 'al'] AS a;
 CREATE TEMP TABLE r9 AS
-SELECT * FROM pc_apply_batch_receipts(
+SELECT * FROM pc_record_batch(
     (SELECT a FROM a9), array_fill('cafe'::text, ARRAY[5]),
     ARRAY['two-1', 'two-2', 'two-3', 'two-4', 'two-5'],
     ARRAY(SELECT CASE x WHEN 'al' THEN '00000000000000aa' ELSE '00000000000000ee' END
@@ -426,6 +436,31 @@ SELECT is((SELECT count(*) FROM r9
                     WHERE rt.alliance_id = (SELECT a FROM a9)[r9.r_idx] AND rt.first_seq <= r9.r_seq
                     ORDER BY rt.first_seq DESC LIMIT 1)), 0::bigint,
           'a batch of two alliances: every entry is placed in its own alliance''s tree');
+
+-- the numbers of pointclear.proto are named once (sql/functions/00_codes.sql;
+-- tests/unit/test_sql_codes.c holds them to the proto): every name a function
+-- uses is defined, and a plan holds the number, not a call
+SELECT is(ARRAY(SELECT DISTINCT m[1] FROM pg_proc p,
+                       regexp_matches(p.prosrc, '(pc_(?:code|status|disposition)_[a-z_]+)\(', 'g') m
+                 WHERE p.pronamespace = 'public'::regnamespace
+                EXCEPT
+                SELECT proname::text FROM pg_proc WHERE pronamespace = 'public'::regnamespace),
+          '{}'::text[], 'every code, status and disposition a function names is defined');
+SELECT cmp_ok((SELECT count(DISTINCT m[1]) FROM pg_proc p,
+                      regexp_matches(p.prosrc, '(pc_(?:code|status|disposition)_[a-z_]+)\(', 'g') m
+                WHERE p.proname IN ('pc_decide_and_record', 'pc_open_hold')), '>=', 20::bigint,
+              'the writer decides with named codes');
+CREATE FUNCTION t_explain(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE line text; o text := '';
+BEGIN
+    FOR line IN EXECUTE 'EXPLAIN (VERBOSE, COSTS OFF) ' || q LOOP
+        o := o || line || E'\n';
+    END LOOP;
+    RETURN o;
+END $$;
+SELECT is(t_explain('SELECT pc_code_insufficient_points(), pc_status_declined(), pc_disposition_replayed()'),
+          E'Result\n  Output: 50, 2, 2\n',
+          'a named code is a constant in the plan: it costs what a literal costs');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -1,50 +1,131 @@
--- 009_lighter_rows: the same decisions for fewer instructions per event.
+-- 40_record_batch: one call decides and records a whole batch of verified events.
 --
--- Counted with callgrind (instructions do not move with this host's speed) in a
--- single-user backend on a copy of a database a bench run had filled, over ten
--- 30-event batches of the bench's mix (docs/PERFORMANCE.md, "Migration 009"):
+-- The daemon gathers events from all connections and sends them as parallel
+-- arrays (element i of every array is event i), one statement per batch, so the
+-- commit is paid once per batch: SELECT * FROM pc_record_batch(...). Events are
+-- decided in array order, which keeps each connection's order and lets several
+-- events of one member share a batch. The result is a row per event (r_idx 1..n)
+-- with its disposition and decision, the receipt tree it belongs to, and context
+-- rows (r_idx 0) for the other entries of trees that replays belong to.
 --
--- * Every UPDATE re-evaluates every CHECK constraint of the row, so the writer's
---   balance write-back ran the member id's regular expression again for each
---   member a batch touched: 4% of a batch's instructions. The rule now holds where
---   an id can change, on INSERT and on UPDATE OF member_id, in a trigger; an UPDATE
---   that sets balances never runs it.
--- * A bulk statement reading unnest(a1, ..., ak) materialises each of the k
---   arrays into a tuplestore of its own before the first row. pc_decide_and_record
---   now reads the arrays by subscript over generate_series(1, n) (PL/pgSQL hands
---   them to SQL expanded, so a subscript costs no scan): 8% fewer instructions
---   per batch. The statements, their order and every decision are 007's.
--- * generate_series(1, $n) is 1,000 rows to the planner where unnest was 10, so
---   the one statement that joined the ledger (the other entries of the receipt
---   trees that replays belong to) now probes it once per tree, whatever the
---   estimates. UPDATE members keeps unnest: it joins members.
--- * The function keeps 006's SET enable_seqscan = off, which CREATE OR REPLACE
---   would otherwise drop, and turns JIT off: with sequential scans off, a
---   statement that ever lost its index path would be costed at the disabled
---   scan's 10^10, far above jit_above_cost, and LLVM would compile it again at
---   every call (an index order tried with 010 spent 58% of a batch's
---   instructions so). Compiled code never pays for itself in a batch of
---   milliseconds.
--- * Phase 1's two window sorts partition by (event id, merchant, alliance) and
---   (member, alliance): the column that tells events apart first, as 010's keys
---   do, so the sort's abbreviated keys and first comparisons decide (2.4% of a
---   200-event batch, docs/PERFORMANCE.md, "Migration 010"). The partitions are
---   the same in any column order.
+-- The batch first locks its alliances' ledger heads. Every writer of member
+-- balances does the same (the hold sweep included, 30_holds.sql), so from then
+-- on the balances this batch loads are the truth until it commits: it decides on
+-- them in memory and writes them back once. Phases:
+--   1. one set-based query: is the key valid at the clearing house's clock, is the
+--      (merchant, event id) new (else replay it, or CONFLICT when the signed bytes
+--      differ), does the member exist, does the id repeat within the batch; and
+--      every member's balance and held points;
+--   2. a loop over the events left: each takes the next sequence and is decided on
+--      the running balances; holds are written as they come (a later event of the
+--      batch may refer to them);
+--   3. a few set-based statements write the balances, every ledger entry, posting,
+--      touch, purchase, account total and receipt tree, and one row per event is
+--      returned.
+-- Anything refused in phase 1 records nothing and takes no sequence.
+--
+-- Where the batch's cost went, measured (callgrind, tools/batch_cost.sh, 200-event
+-- batches of the bench's mix), and what the code does about it:
+-- * Every statement reaches its rows by key. A plan cached while a table was small
+--   is a sequential scan that stays until the table is analyzed again (a new
+--   alliance starts with no holds: every capture scanned them all), so sequential
+--   scans are priced out for the call (SET enable_seqscan = off), and JIT is off:
+--   a statement that ever lost its index path would be costed at the disabled
+--   scan's 10^10 and compiled by LLVM at every call.
+-- * Phase 1 is one keyed probe per event and lookup (LATERAL ... LIMIT 1), not a
+--   join the planner may merge on the alliance alone; its arrays come from one
+--   sort by event, and a batch whose arrays do not line up is refused (XX000)
+--   rather than one event decided on another's row.
+-- * Arrays are read by subscript over generate_series(1, n): unnest(a1, ..., ak)
+--   materialises each array before the first row (8% of a batch).
+-- * The leaf of a new entry is hashed by the daemon (20_leaves.sql): r_leaf_hash
+--   is NULL for it, and set for a replay from the entry it replays.
+-- * A row of this batch is placed in its receipt tree by arithmetic on its
+--   sequence; only replays of earlier batches' entries look theirs up.
+-- The numbers of proto/pointclear.proto are named (00_codes.sql); kinds (1 EARN
+-- .. 8 PURCHASE), hold states and account kinds are the ledger's own
+-- (001_baseline.sql).
 
-CREATE FUNCTION pc_member_id_valid() RETURNS trigger LANGUAGE plpgsql AS $$
+-- True when a generic plan of the writer's probes picks the index that matches
+-- them. PL/pgSQL, not SQL: a SQL function called from PL/pgSQL is planned again
+-- in every transaction, and that cost a 10-event batch 4% more instructions.
+CREATE OR REPLACE FUNCTION pc_generic_plans_safe() RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
 BEGIN
-    IF NEW.member_id !~ '^[A-Za-z0-9._:-]{1,64}$' THEN
-        RAISE EXCEPTION 'pointclear: member id "%" is not 1 to 64 of A-Z a-z 0-9 . _ : -', NEW.member_id
-            USING ERRCODE = 'check_violation', TABLE = 'members', COLUMN = 'member_id';
-    END IF;
-    RETURN NEW;
+    RETURN (SELECT count(*) = 2 FROM pg_class c
+             WHERE (c.oid = 'ledger'::regclass AND c.reltuples >= 1000)
+                OR (c.oid = 'merchant_keys'::regclass AND c.reltuples > 0));
 END $$;
 
-CREATE TRIGGER members_member_id_valid BEFORE INSERT OR UPDATE OF member_id ON members
-    FOR EACH ROW EXECUTE FUNCTION pc_member_id_valid();
+-- The daemon's entry point: pc_decide_and_record, with generic plans when the
+-- statistics can be trusted. For a statement whose parameters are arrays,
+-- PostgreSQL keeps choosing a custom plan, planned again at every call: about
+-- 40% of a small batch's time (a one-event batch: 4.05 ms custom, 2.36 ms
+-- generic). But a generic plan made while the statistics describe an empty
+-- ledger ties every index that starts with alliance_id, and the tie went to one
+-- that read the alliance's whole ledger at every event. So generic plans only
+-- once the statistics say the ledger holds 1,000 entries and merchant_keys is not
+-- empty; autovacuum's ANALYZE makes the plans again as the ledger grows. The
+-- choice lasts for the call (the function's SET restores the setting).
+-- p_tree_max: entries per receipt tree, 1 to 64; 0 records no trees.
+CREATE OR REPLACE FUNCTION pc_record_batch(
+    p_alliance      text[],
+    p_merchant      text[],
+    p_event         text[],
+    p_key           text[],
+    p_kind          smallint[],
+    p_envelope      bytea[],
+    p_payload_hash  bytea[],
+    p_event_time    timestamptz[],
+    p_store         text[],
+    p_terminal      text[],
+    p_member        text[],
+    p_amount        bigint[],
+    p_ref_event     text[],
+    p_ref_seq       bigint[],
+    p_duration      integer[],
+    p_reason        text[],
+    p_beneficiary   text[],
+    p_channel       text[],
+    p_campaign      text[],
+    p_code          text[],
+    p_touch_time    timestamptz[],
+    p_currency      text[],
+    p_tree_max      integer DEFAULT 64)
+RETURNS TABLE (
+    r_idx                 integer,
+    r_disposition         smallint,
+    r_code                smallint,
+    r_seq                 bigint,
+    r_accepted_at_us      bigint,
+    r_status              smallint,
+    r_balance             bigint,
+    r_available           bigint,
+    r_applied             bigint,
+    r_remaining           bigint,
+    r_hold_expires_at_us  bigint,
+    r_leaf_hash           bytea,
+    r_original_seq        bigint,
+    t_first               bigint,
+    t_size                integer,
+    c_alliance            text,
+    c_merchant            text,
+    c_event               text)
+LANGUAGE plpgsql
+SET plan_cache_mode = auto AS $$
+BEGIN
+    IF pc_generic_plans_safe() THEN
+        PERFORM set_config('plan_cache_mode', 'force_generic_plan', true);
+    END IF;
+    RETURN QUERY
+    SELECT * FROM pc_decide_and_record(p_alliance, p_merchant, p_event, p_key, p_kind,
+                                       p_envelope, p_payload_hash, p_event_time, p_store,
+                                       p_terminal, p_member, p_amount, p_ref_event, p_ref_seq,
+                                       p_duration, p_reason, p_beneficiary, p_channel,
+                                       p_campaign, p_code, p_touch_time, p_currency, p_tree_max);
+END $$;
 
-ALTER TABLE members DROP CONSTRAINT members_member_id_check;
-
+-- Phases 1 to 3; called by pc_record_batch only.
 CREATE OR REPLACE FUNCTION pc_decide_and_record(
     p_alliance      text[],
     p_merchant      text[],
@@ -97,17 +178,20 @@ DECLARE
     v_heads     text[];
     v_first     bigint[];
     v_next      bigint[];
+    one_lo      bigint;       -- v_first and v_next of a batch of one alliance
+    one_hi      bigint;
     v_now       timestamptz;
     v_now_us    bigint;
     -- phase 1, per event
-    v_pre       smallint[];   -- 0 decide, 2 replay of a ledger entry, 3 refused
+    v_pre       smallint[];   -- 0 decide now, else the disposition: replayed from the ledger, rejected
     v_pre_code  smallint[];
     v_prior     bigint[];     -- the ledger entry holding this id
     v_dup_of    integer[];    -- the first event of this batch with the same id
     v_slot      integer[];    -- the first event of this batch with the same member
     v_mbal      bigint[];     -- that member's balance and held points when loaded
     v_mheld     bigint[];
-    o_prior_lh  bytea[] := array_fill(NULL::bytea, ARRAY[n]);   -- a replay's leaf hash
+    v_order     integer[];
+    o_prior_lh  bytea[] := array_fill(NULL::bytea, ARRAY[n]);   -- a ledger replay's leaf hash
     -- running member balances: slot i (the member's first event) or, for members
     -- met only through a hold or an original, slots past n
     s_a         text[] := array_fill(NULL::text, ARRAY[n]);
@@ -131,7 +215,7 @@ DECLARE
     o_delta     bigint[] := array_fill(0::bigint, ARRAY[n]);   -- the member leg; 0 = no postings
     o_counter   smallint[] := array_fill(NULL::smallint, ARRAY[n]);   -- 2 issued, 3 redeemed
     o_orig      bigint[] := array_fill(NULL::bigint, ARRAY[n]);
-    o_leaf      bytea[];
+    o_leaf      bytea[] := array_fill(NULL::bytea, ARRAY[n]);   -- replays' only
     -- the receipt trees of what this batch records
     rt_a        text[] := '{}';
     rt_first    bigint[] := '{}';
@@ -196,14 +280,15 @@ BEGIN
     c AS (
         SELECT e.i, e.first_i, e.slot, mb.balance AS mbal, mb.held AS mheld, l.seq,
                CASE
-               WHEN NOT (e.a = ANY (v_heads)) THEN 25
-               WHEN mk.key_id IS NULL THEN 21
-               WHEN mk.merchant_id <> e.m THEN 24
-               WHEN mk.valid_from > v_now THEN 23
-               WHEN mk.revoked_at <= v_now THEN 22
-               WHEN l.seq IS NOT NULL THEN CASE WHEN l.payload_hash = e.ph THEN l.code ELSE 40 END
-               WHEN e.mem IS NOT NULL AND mb.member_id IS NULL THEN 28
-               ELSE 0 END AS pre_code,
+               WHEN NOT (e.a = ANY (v_heads)) THEN pc_code_unknown_alliance()
+               WHEN mk.key_id IS NULL THEN pc_code_unknown_key()
+               WHEN mk.merchant_id <> e.m THEN pc_code_wrong_merchant()
+               WHEN mk.valid_from > v_now THEN pc_code_key_not_yet_valid()
+               WHEN mk.revoked_at <= v_now THEN pc_code_key_revoked()
+               WHEN l.seq IS NOT NULL THEN CASE WHEN l.payload_hash = e.ph THEN l.code
+                                               ELSE pc_code_conflict() END
+               WHEN e.mem IS NOT NULL AND mb.member_id IS NULL THEN pc_code_unknown_member()
+               ELSE pc_code_ok() END AS pre_code,
                l.seq IS NOT NULL AND l.payload_hash = e.ph AND mk.key_id IS NOT NULL
                AND mk.merchant_id = e.m AND mk.valid_from <= v_now
                AND (mk.revoked_at IS NULL OR mk.revoked_at > v_now) AS replay
@@ -219,14 +304,20 @@ BEGIN
           LEFT JOIN LATERAL (
               SELECT y.member_id, y.balance, y.held FROM members y
                WHERE y.alliance_id = e.a AND y.member_id = e.mem LIMIT 1) mb ON true)
-    SELECT array_agg(CASE WHEN c.replay THEN 2 WHEN c.pre_code <> 0 THEN 3 ELSE 0 END ORDER BY c.i),
-           array_agg(c.pre_code ORDER BY c.i), array_agg(c.seq ORDER BY c.i),
-           array_agg(c.first_i::integer ORDER BY c.i), array_agg(c.slot::integer ORDER BY c.i),
-           array_agg(c.mbal ORDER BY c.i), array_agg(c.mheld ORDER BY c.i)
-      INTO v_pre, v_pre_code, v_prior, v_dup_of, v_slot, v_mbal, v_mheld
-      FROM c;
+    SELECT array_agg(CASE WHEN c.replay THEN pc_disposition_replayed()
+                          WHEN c.pre_code <> pc_code_ok() THEN pc_disposition_rejected()
+                          ELSE 0 END),
+           array_agg(c.pre_code), array_agg(c.seq),
+           array_agg(c.first_i::integer), array_agg(c.slot::integer),
+           array_agg(c.mbal), array_agg(c.mheld), array_agg(c.i)
+      INTO v_pre, v_pre_code, v_prior, v_dup_of, v_slot, v_mbal, v_mheld, v_order
+      FROM (SELECT * FROM c ORDER BY c.i) c;
 
     FOR i IN 1 .. n LOOP
+        IF v_order[i] <> i THEN
+            RAISE EXCEPTION 'pointclear: phase 1 aggregated event % at %', v_order[i], i
+                USING ERRCODE = 'XX000';
+        END IF;
         IF v_slot[i] = i THEN
             s_a[i] := p_alliance[i]; s_id[i] := p_member[i];
             s_bal[i] := v_mbal[i]; s_held[i] := v_mheld[i];
@@ -237,7 +328,7 @@ BEGIN
     FOR i IN 1 .. n LOOP
         IF v_pre[i] <> 0 THEN
             o_disp[i] := v_pre[i]; o_code[i] := v_pre_code[i]; o_orig[i] := v_prior[i];
-            IF v_pre[i] = 2 THEN
+            IF v_pre[i] = pc_disposition_replayed() THEN
                 -- replays are rare: their original decision is read when met
                 SELECT * INTO prior FROM ledger l
                  WHERE l.alliance_id = p_alliance[i] AND l.seq = v_prior[i];
@@ -245,20 +336,20 @@ BEGIN
                 o_status[i] := prior.status; o_balance[i] := prior.balance;
                 o_available[i] := prior.available; o_applied[i] := prior.applied;
                 o_remaining[i] := prior.remaining; o_hold[i] := prior.hold_expires_at_us;
-                o_prior_lh[i] := prior.leaf_hash;
+                o_prior_lh[i] := pc_entry_leaf_hash(prior);
             END IF;
             CONTINUE;
         END IF;
         j := v_dup_of[i];
-        IF j < i AND o_disp[j] = 1 THEN
+        IF j < i AND o_disp[j] = pc_disposition_recorded() THEN
             -- the same id earlier in this batch, recorded there: replay it, or refuse
             IF p_payload_hash[i] = p_payload_hash[j] THEN
-                o_disp[i] := 2; o_code[i] := o_code[j]; o_seq[i] := o_seq[j]; o_at[i] := v_now_us;
+                o_disp[i] := pc_disposition_replayed(); o_code[i] := o_code[j]; o_seq[i] := o_seq[j]; o_at[i] := v_now_us;
                 o_status[i] := o_status[j]; o_balance[i] := o_balance[j];
                 o_available[i] := o_available[j]; o_applied[i] := o_applied[j];
                 o_remaining[i] := o_remaining[j]; o_hold[i] := o_hold[j];
             ELSE
-                o_disp[i] := 3; o_code[i] := 40; o_orig[i] := o_seq[j];
+                o_disp[i] := pc_disposition_rejected(); o_code[i] := pc_code_conflict(); o_orig[i] := o_seq[j];
             END IF;
             CONTINUE;
         END IF;
@@ -271,7 +362,7 @@ BEGIN
         h := array_position(v_heads, a);
         s := v_next[h];
         v_next[h] := s + 1;
-        st := 1; cd := 0; ap := 0; rm := 0; hx := 0; dl := 0; ck := NULL; t_seq := NULL;
+        st := pc_status_approved(); cd := pc_code_ok(); ap := 0; rm := 0; hx := 0; dl := 0; ck := NULL; t_seq := NULL;
 
         -- the entry a capture, void or reversal names: in this batch or the ledger;
         -- its member is the one whose balance moves
@@ -280,7 +371,7 @@ BEGIN
             IF p_ref_event[i] IS NOT NULL THEN
                 FOREACH j IN ARRAY array_positions(p_event, p_ref_event[i]) LOOP
                     EXIT WHEN j >= i;
-                    IF p_merchant[j] = mer AND p_alliance[j] = a AND o_disp[j] = 1 THEN
+                    IF p_merchant[j] = mer AND p_alliance[j] = a AND o_disp[j] = pc_disposition_recorded() THEN
                         t_idx := j;
                     END IF;
                 END LOOP;
@@ -292,7 +383,7 @@ BEGIN
                 END IF;
             ELSIF p_ref_seq[i] >= v_first[h] THEN
                 FOREACH j IN ARRAY array_positions(o_seq, p_ref_seq[i]) LOOP
-                    IF p_alliance[j] = a AND o_disp[j] = 1 THEN
+                    IF p_alliance[j] = a AND o_disp[j] = pc_disposition_recorded() THEN
                         t_idx := j; t_seq := o_seq[j]; t_owner := p_merchant[j];
                     END IF;
                 END LOOP;
@@ -317,10 +408,11 @@ BEGIN
                       INTO t_kind, t_status, mem, t_amount
                       FROM ledger l WHERE l.alliance_id = a AND l.seq = t_seq;
                     SELECT coalesce(sum(l.applied), 0) INTO t_reversed FROM ledger l
-                     WHERE l.alliance_id = a AND l.ref_seq = t_seq AND l.kind = 6 AND l.status = 1;
+                     WHERE l.alliance_id = a AND l.ref_seq = t_seq AND l.kind = 6
+                       AND l.status = pc_status_approved();
                 END IF;
                 FOREACH j IN ARRAY array_positions(o_ref, t_seq) LOOP
-                    IF p_kind[j] = 6 AND o_status[j] = 1 AND p_alliance[j] = a THEN
+                    IF p_kind[j] = 6 AND o_status[j] = pc_status_approved() AND p_alliance[j] = a THEN
                         t_reversed := t_reversed + o_applied[j];
                     END IF;
                 END LOOP;
@@ -350,7 +442,7 @@ BEGIN
         WHEN 1 THEN
             -- EARN: the member gains, the merchant owes the points it issued
             IF s_bal[ms] > max_points - amt THEN
-                st := 2; cd := 33;
+                st := pc_status_declined(); cd := pc_code_amount_too_large();
             ELSE
                 s_bal[ms] := s_bal[ms] + amt; ap := amt; rm := amt; dl := amt; ck := 2;
             END IF;
@@ -361,7 +453,7 @@ BEGIN
                 s_held[ms] := s_held[ms] - pc_release_expired(a, mem, v_now);
             END IF;
             IF s_bal[ms] - s_held[ms] < amt THEN
-                st := 2; cd := 50;
+                st := pc_status_declined(); cd := pc_code_insufficient_points();
             ELSIF p_kind[i] = 2 THEN
                 s_bal[ms] := s_bal[ms] - amt; ap := amt; rm := amt; dl := -amt; ck := 3;
             ELSE
@@ -383,10 +475,10 @@ BEGIN
                 s_held[ms] := s_held[ms] - hold_row.amount;
             END IF;
             hx := coalesce(pc_us(hold_row.expires_at), 0);
-            IF hold_code <> 0 THEN
-                st := 2; cd := hold_code;
+            IF hold_code <> pc_code_ok() THEN
+                st := pc_status_declined(); cd := hold_code;
             ELSIF p_kind[i] = 4 AND amt > hold_row.amount THEN
-                st := 2; cd := 52; rm := hold_row.amount;
+                st := pc_status_declined(); cd := pc_code_hold_exceeded(); rm := hold_row.amount;
             ELSE
                 UPDATE holds x SET state = CASE WHEN p_kind[i] = 4 THEN 2 ELSE 3 END,
                                    resolved_seq = s, resolved_at = v_now
@@ -403,15 +495,15 @@ BEGIN
             -- REVERSAL: bounded by what remains of the original, never by the
             -- balance: reversing an earn may leave points owed
             IF t_seq IS NULL THEN
-                st := 2; cd := 56;
+                st := pc_status_declined(); cd := pc_code_original_not_found();
             ELSIF t_owner <> mer THEN
-                st := 2; cd := 59;
-            ELSIF NOT (t_status = 1 AND t_kind IN (1, 2, 4, 8)) THEN
-                st := 2; cd := 57;
+                st := pc_status_declined(); cd := pc_code_foreign_event();
+            ELSIF NOT (t_status = pc_status_approved() AND t_kind IN (1, 2, 4, 8)) THEN
+                st := pc_status_declined(); cd := pc_code_not_reversible();
             ELSIF amt > t_amount - t_reversed THEN
-                st := 2; cd := 58; rm := t_amount - t_reversed;
+                st := pc_status_declined(); cd := pc_code_reversal_exceeds_remaining(); rm := t_amount - t_reversed;
             ELSIF t_kind IN (2, 4) AND s_bal[ms] > max_points - amt THEN
-                st := 2; cd := 33; rm := t_amount - t_reversed;
+                st := pc_status_declined(); cd := pc_code_amount_too_large(); rm := t_amount - t_reversed;
             ELSE
                 ap := amt; rm := t_amount - t_reversed - amt;
                 IF t_kind = 1 THEN
@@ -430,12 +522,12 @@ BEGIN
             ap := amt; rm := amt;
         END CASE;
 
-        o_disp[i] := 1; o_code[i] := cd; o_seq[i] := s; o_at[i] := v_now_us; o_status[i] := st;
+        o_disp[i] := pc_disposition_recorded(); o_code[i] := cd; o_seq[i] := s; o_at[i] := v_now_us; o_status[i] := st;
         o_balance[i] := coalesce(s_bal[ms], 0);
         o_available[i] := coalesce(s_bal[ms] - s_held[ms], 0);
-        o_applied[i] := CASE WHEN st = 1 THEN ap ELSE 0 END;
+        o_applied[i] := CASE WHEN st = pc_status_approved() THEN ap ELSE 0 END;
         o_remaining[i] := rm; o_hold[i] := hx; o_ref[i] := t_seq; o_member[i] := mem;
-        o_delta[i] := CASE WHEN st = 1 THEN dl ELSE 0 END; o_counter[i] := ck;
+        o_delta[i] := CASE WHEN st = pc_status_approved() THEN dl ELSE 0 END; o_counter[i] := ck;
     END LOOP;
 
     -- Phase 3. Separate statements over the arrays, no joins: a join of row sets
@@ -445,34 +537,35 @@ BEGIN
      WHERE u.id IS NOT NULL AND m.alliance_id = u.a AND m.member_id = u.id
        AND (m.balance <> u.bal OR m.held <> u.held);
 
-    -- The leaf hash is pc_leaf_hash (002_ledger.sql) written out, since a call per
-    -- row costs more than the hash; the tests hold every stored row to pc_leaf_hash.
-    SELECT array_agg(CASE WHEN o_disp[i] = 1 THEN sha256('\x0050434c31'::bytea
-                   || int2send(octet_length(convert_to(p_alliance[i], 'UTF8'))::smallint)
-                   || convert_to(p_alliance[i], 'UTF8') || int8send(o_seq[i]) || int8send(v_now_us)
-                   || int4send(octet_length(p_envelope[i])) || p_envelope[i]
-                   || set_byte('\x00'::bytea, 0, o_status[i]) || int2send(o_code[i])
-                   || int8send(o_balance[i]) || int8send(o_available[i]) || int8send(o_applied[i])
-                   || int8send(o_remaining[i]) || int8send(o_hold[i]) || int4send(0)) END ORDER BY i)
-      INTO o_leaf
-      FROM generate_series(1, n) AS i;
-    FOR i IN 1 .. n LOOP
-        IF o_disp[i] = 2 THEN
-            -- a replay: of an entry of this batch, or of the ledger
-            o_leaf[i] := coalesce(o_leaf[v_dup_of[i]], o_prior_lh[i]);
-        END IF;
-    END LOOP;
+    -- The daemon hashes the leaves of the entries it sent (20_leaves.sql); a
+    -- replay's leaf is hashed here, from the entry it replays, since the daemon
+    -- may hold other bytes under the same payload.
+    IF pc_disposition_replayed() = ANY (o_disp) THEN
+        FOR i IN 1 .. n LOOP
+            IF o_disp[i] = pc_disposition_replayed() THEN
+                j := v_dup_of[i];
+                IF j < i AND o_disp[j] = pc_disposition_recorded() THEN
+                    o_leaf[i] := pc_leaf_hash(p_alliance[j], o_seq[j], v_now_us, p_envelope[j],
+                                              o_status[j], o_code[j], o_balance[j],
+                                              o_available[j], o_applied[j], o_remaining[j],
+                                              o_hold[j], '\x'::bytea);
+                ELSE
+                    o_leaf[i] := o_prior_lh[i];
+                END IF;
+            END IF;
+        END LOOP;
+    END IF;
 
     INSERT INTO ledger (alliance_id, seq, accepted_at, merchant_id, event_id, key_id, kind,
                         event_time, store_id, terminal_id, member_id, amount, ref_seq,
                         envelope, payload_hash, status, code, balance, available, applied,
-                        remaining, hold_expires_at_us, leaf_hash)
+                        remaining, hold_expires_at_us)
     SELECT p_alliance[i], o_seq[i], v_now, p_merchant[i], p_event[i], p_key[i], p_kind[i],
            p_event_time[i], p_store[i], p_terminal[i], o_member[i], p_amount[i], o_ref[i],
            p_envelope[i], p_payload_hash[i], o_status[i], o_code[i], o_balance[i],
-           o_available[i], o_applied[i], o_remaining[i], o_hold[i], o_leaf[i]
+           o_available[i], o_applied[i], o_remaining[i], o_hold[i]
       FROM generate_series(1, n) AS i
-     WHERE o_disp[i] = 1;
+     WHERE o_disp[i] = pc_disposition_recorded();
 
     INSERT INTO postings (alliance_id, seq, leg, account_kind, owner_id, amount, reason)
     SELECT p_alliance[i], o_seq[i], x.leg, x.kind, x.owner, x.amount,
@@ -482,7 +575,7 @@ BEGIN
      CROSS JOIN LATERAL (VALUES (1::smallint, 1::smallint, o_member[i], o_delta[i]),
                                 (2::smallint, o_counter[i], p_merchant[i], -o_delta[i]))
            AS x(leg, kind, owner, amount)
-     WHERE o_disp[i] = 1 AND o_delta[i] <> 0;
+     WHERE o_disp[i] = pc_disposition_recorded() AND o_delta[i] <> 0;
 
     -- touches and purchases, kept for attribution, written like the ledger: once
     IF 7 = ANY (p_kind) THEN
@@ -492,7 +585,7 @@ BEGIN
         SELECT p_alliance[i], o_seq[i], o_member[i], p_merchant[i], p_beneficiary[i],
                p_channel[i], p_campaign[i], p_code[i], coalesce(p_touch_time[i], p_event_time[i])
           FROM generate_series(1, n) AS i
-         WHERE o_disp[i] = 1 AND p_kind[i] = 7;
+         WHERE o_disp[i] = pc_disposition_recorded() AND p_kind[i] = 7;
     END IF;
 
     IF 8 = ANY (p_kind) THEN
@@ -501,14 +594,14 @@ BEGIN
         SELECT p_alliance[i], o_seq[i], o_member[i], p_merchant[i], p_amount[i], p_currency[i],
                p_code[i]
           FROM generate_series(1, n) AS i
-         WHERE o_disp[i] = 1 AND p_kind[i] = 8;
+         WHERE o_disp[i] = pc_disposition_recorded() AND p_kind[i] = 8;
     END IF;
 
     -- merchant accounts move once per batch, not once per event
     INSERT INTO accounts AS acc (alliance_id, account_kind, owner_id, balance)
     SELECT p_alliance[i], o_counter[i], p_merchant[i], sum(-o_delta[i])
       FROM generate_series(1, n) AS i
-     WHERE o_disp[i] = 1 AND o_delta[i] <> 0
+     WHERE o_disp[i] = pc_disposition_recorded() AND o_delta[i] <> 0
      GROUP BY 1, 2, 3
     ON CONFLICT (alliance_id, account_kind, owner_id)
     DO UPDATE SET balance = acc.balance + EXCLUDED.balance;
@@ -536,52 +629,71 @@ BEGIN
         SELECT * FROM unnest(rt_a, rt_first, rt_size);
     END IF;
 
+    -- Every row but a replay of an earlier batch's entry: this batch's trees are
+    -- runs of p_tree_max from each alliance's first new sequence, so a row's tree
+    -- is arithmetic on its sequence. In a batch of one alliance, the usual one,
+    -- the run starts at one_lo and ends before one_hi; a lookup per row of the
+    -- alliance's place in v_heads cost 1.5-1.7% of a 200-event batch.
+    IF coalesce(array_length(v_heads, 1), 0) = 1 THEN
+        one_lo := v_first[1]; one_hi := v_next[1];
+    END IF;
     RETURN QUERY
-    WITH cur AS (
-        SELECT r.a, r.lo, r.hi FROM unnest(v_heads, v_first, v_next) AS r(a, lo, hi)
-         WHERE r.hi > r.lo AND p_tree_max > 0),
-    res AS (
+    SELECT x.i, o_disp[x.i], o_code[x.i], o_seq[x.i], o_at[x.i], o_status[x.i], o_balance[x.i],
+           o_available[x.i], o_applied[x.i], o_remaining[x.i], o_hold[x.i], o_leaf[x.i],
+           CASE WHEN o_disp[x.i] = pc_disposition_rejected() THEN o_orig[x.i] END,
+           CASE WHEN o_disp[x.i] IN (pc_disposition_recorded(), pc_disposition_replayed()) AND p_tree_max > 0
+                THEN x.lo + (o_seq[x.i] - x.lo) / p_tree_max * p_tree_max END,
+           CASE WHEN o_disp[x.i] IN (pc_disposition_recorded(), pc_disposition_replayed()) AND p_tree_max > 0
+                THEN least(p_tree_max,
+                           x.hi - (x.lo + (o_seq[x.i] - x.lo) / p_tree_max * p_tree_max))::integer END,
+           NULL::text, NULL::text, NULL::text
+      FROM (SELECT i, coalesce(one_lo, v_first[array_position(v_heads, p_alliance[i])]) AS lo,
+                   coalesce(one_hi, v_next[array_position(v_heads, p_alliance[i])]) AS hi
+              FROM generate_series(1, n) AS i
+             WHERE v_pre[i] <> pc_disposition_replayed()) x;
+
+    IF NOT pc_disposition_replayed() = ANY (v_pre) THEN
+        RETURN;
+    END IF;
+    -- Replays of earlier batches' entries, rare: each names its original tree, and
+    -- that tree's other entries come as context rows (index 0), so that the daemon
+    -- rebuilds the same tree and signature.
+    RETURN QUERY
+    WITH res AS (
         SELECT i, o_disp[i] AS disp, o_code[i] AS code, o_seq[i] AS seq, o_at[i] AS at,
                o_status[i] AS status, o_balance[i] AS bal, o_available[i] AS avail,
                o_applied[i] AS appl, o_remaining[i] AS rem, o_hold[i] AS hold, o_leaf[i] AS leaf,
-               CASE WHEN o_disp[i] = 3 THEN o_orig[i] END AS orig, p_alliance[i] AS a
-          FROM generate_series(1, n) AS i),
+               p_alliance[i] AS a
+          FROM generate_series(1, n) AS i
+         WHERE v_pre[i] = pc_disposition_replayed()),
     placed AS (
-        SELECT x.*, c.a IS NULL AS earlier,
-               CASE WHEN c.a IS NOT NULL THEN c.lo + (x.seq - c.lo) / p_tree_max * p_tree_max
-                    WHEN x.seq < t.first_seq + t.size THEN t.first_seq
-                    ELSE x.seq END AS tf,
-               CASE WHEN c.a IS NOT NULL
-                    THEN least(p_tree_max, c.hi - (c.lo + (x.seq - c.lo) / p_tree_max * p_tree_max))
-                    WHEN x.seq < t.first_seq + t.size THEN t.size
-                    ELSE 1 END AS ts
+        SELECT x.*,
+               CASE WHEN x.seq < t.first_seq + t.size THEN t.first_seq ELSE x.seq END AS tf,
+               CASE WHEN x.seq < t.first_seq + t.size THEN t.size ELSE 1 END AS ts
           FROM res x
-          LEFT JOIN cur c ON c.a = x.a AND x.disp IN (1, 2) AND x.seq >= c.lo AND x.seq < c.hi
           LEFT JOIN LATERAL (
               SELECT rt.first_seq, rt.size FROM receipt_trees rt
-               WHERE x.disp = 2 AND c.a IS NULL AND p_tree_max > 0
-                 AND rt.alliance_id = x.a AND rt.first_seq <= x.seq
+               WHERE p_tree_max > 0 AND rt.alliance_id = x.a AND rt.first_seq <= x.seq
                ORDER BY rt.first_seq DESC LIMIT 1) t ON true)
     SELECT p.i, p.disp, p.code, p.seq, p.at, p.status, p.bal, p.avail, p.appl, p.rem, p.hold,
-           p.leaf, p.orig,
-           CASE WHEN p.disp IN (1, 2) AND p_tree_max > 0 THEN p.tf END,
-           CASE WHEN p.disp IN (1, 2) AND p_tree_max > 0 THEN p.ts::integer END,
+           p.leaf, NULL::bigint,
+           CASE WHEN p_tree_max > 0 THEN p.tf END,
+           CASE WHEN p_tree_max > 0 THEN p.ts::integer END,
            NULL::text, NULL::text, NULL::text
       FROM placed p
     UNION ALL
-    SELECT 0, 0::smallint, l.code, l.seq, pc_us(l.accepted_at), l.status, l.balance,
-           l.available, l.applied, l.remaining, l.hold_expires_at_us, l.leaf_hash,
+    SELECT 0, pc_disposition_unspecified()::smallint, l.code, l.seq, pc_us(l.accepted_at), l.status, l.balance,
+           l.available, l.applied, l.remaining, l.hold_expires_at_us, l.leaf,
            NULL::bigint, t.tf, t.ts::integer, l.alliance_id::text, l.merchant_id::text,
            l.event_id::text
-      FROM (SELECT DISTINCT p.a, p.tf, p.ts FROM placed p
-             WHERE p.disp = 2 AND p.earlier AND p.ts > 1) t
+      FROM (SELECT DISTINCT p.a, p.tf, p.ts FROM placed p WHERE p.ts > 1 AND p_tree_max > 0) t
       -- one range probe per tree, whatever the estimates: counted from
       -- generate_series, res is 1,000 rows to the planner, not 10 as from unnest
       -- (OFFSET 0 keeps the probe from being planned as a join of the ledger)
      CROSS JOIN LATERAL (
           SELECT x.alliance_id, x.merchant_id, x.event_id, x.seq, x.accepted_at, x.code,
                  x.status, x.balance, x.available, x.applied, x.remaining,
-                 x.hold_expires_at_us, x.leaf_hash
+                 x.hold_expires_at_us, pc_entry_leaf_hash(x) AS leaf
             FROM ledger x
            WHERE x.alliance_id = t.a AND x.seq >= t.tf AND x.seq < t.tf + t.ts
           OFFSET 0) l;

@@ -1,21 +1,15 @@
--- 003_rules_points: the helpers pc_apply_batch decides with.
+-- 30_holds: holds expire, by the daemon's sweep or when an event meets them first.
 --
--- Member balances change only while the alliance's ledger head is locked (by
--- pc_apply_batch, and by the hold sweep pc_expire_holds), so a batch decides on
--- balances it loaded once and writes them back once; what it cannot keep in hand
--- (holds, touches, purchases) is read and written here, per event. A decline is
--- a return value, never an error, because an error would roll back every other
--- event of the batch.
+-- Member balances change only while the alliance's ledger head is locked (by a
+-- batch, 40_record_batch.sql, and by the sweep here), so a batch decides on
+-- balances it loaded once and writes them back once. A decline is a return
+-- value, never an error: an error would roll back every other event of the batch.
 --
--- Codes and kinds are those of proto/pointclear.proto.
-
-CREATE FUNCTION pc_ts(us bigint) RETURNS timestamptz LANGUAGE sql IMMUTABLE STRICT AS $$
-    SELECT timestamptz '1970-01-01 00:00:00+00' + us * interval '1 microsecond'
-$$;
+-- Holds state: 1 active, 2 captured, 3 voided, 4 expired (001_baseline.sql).
 
 -- Marks a member's holds that expired by `now` as expired; returns the points they
 -- held, which the caller releases from the member's held points.
-CREATE FUNCTION pc_release_expired(a text, mem text, now timestamptz) RETURNS bigint
+CREATE OR REPLACE FUNCTION pc_release_expired(a text, mem text, now timestamptz) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE released bigint;
 BEGIN
@@ -27,13 +21,18 @@ BEGIN
     RETURN released;
 END $$;
 
--- The janitor's sweep: release every hold expired by now, in bounded slices.
+-- The daemon's sweep: release every hold expired by now, in bounded slices.
 -- Only alliances with holds due are touched: their ledger heads are locked first,
--- in the same order as pc_apply_batch, so the two never deadlock and no batch holds
+-- in the same order as a batch, so the two never deadlock and no batch holds
 -- balances it loaded before the sweep. With nothing due it locks nothing, so the
 -- sweep never stalls the writer for an idle second.
-CREATE FUNCTION pc_expire_holds(max_holds integer) RETURNS bigint
-LANGUAGE plpgsql AS $$
+--
+-- Sequential scans are priced out (enable_seqscan = off), as for the batch: a
+-- plan cached while holds was small is a sequential scan that stays until the
+-- table is analyzed again, and a new alliance starts with no holds.
+CREATE OR REPLACE FUNCTION pc_expire_holds(max_holds integer) RETURNS bigint
+LANGUAGE plpgsql
+SET enable_seqscan = off AS $$
 DECLARE due_alliances text[]; n bigint;
 BEGIN
     SELECT array_agg(DISTINCT h.alliance_id) INTO due_alliances
@@ -65,23 +64,24 @@ BEGIN
 END $$;
 
 -- The hold a CAPTURE or VOID names (target: its sequence, owner: its merchant),
--- locked. code 0 when it can be resolved now; else the decline: 51 not found,
--- 59 another merchant's, 55 captured, 54 voided, 53 expired. A hold found expired
--- but not yet swept is marked expired here (expired_now): the caller releases it.
-CREATE FUNCTION pc_open_hold(a text, mer text, target bigint, owner text, now timestamptz,
-                             OUT hold holds, OUT code smallint, OUT expired_now boolean)
+-- locked. code OK when it can be resolved now, else the decline. A hold found
+-- expired but not yet swept is marked expired here (expired_now): the caller
+-- releases its points.
+CREATE OR REPLACE FUNCTION pc_open_hold(a text, mer text, target bigint, owner text, now timestamptz,
+                                        OUT hold holds, OUT code smallint, OUT expired_now boolean)
 LANGUAGE plpgsql AS $$
 BEGIN
     expired_now := false;
-    IF target IS NULL THEN code := 51; RETURN; END IF;
-    IF owner <> mer THEN code := 59; RETURN; END IF;
+    IF target IS NULL THEN code := pc_code_hold_not_found(); RETURN; END IF;
+    IF owner <> mer THEN code := pc_code_foreign_event(); RETURN; END IF;
     SELECT * INTO hold FROM holds WHERE alliance_id = a AND seq = target FOR UPDATE;
-    IF NOT FOUND THEN code := 51; RETURN; END IF;
+    IF NOT FOUND THEN code := pc_code_hold_not_found(); RETURN; END IF;
     IF hold.state = 1 AND hold.expires_at <= now THEN
         UPDATE holds SET state = 4, resolved_at = expires_at
          WHERE alliance_id = a AND seq = hold.seq;
         hold.state := 4;
         expired_now := true;
     END IF;
-    code := CASE hold.state WHEN 1 THEN 0 WHEN 2 THEN 55 WHEN 3 THEN 54 ELSE 53 END;
+    code := CASE hold.state WHEN 1 THEN pc_code_ok() WHEN 2 THEN pc_code_hold_captured()
+                            WHEN 3 THEN pc_code_hold_voided() ELSE pc_code_hold_expired() END;
 END $$;
