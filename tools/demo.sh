@@ -26,7 +26,8 @@ say() { printf '\n== %s\n' "$*"; }
 # Keep in step with .ci/run.
 packages=(build-essential cmake pkg-config libevent-dev libssl-dev libsodium-dev
 	libprotobuf-c-dev protobuf-c-compiler libcmocka-dev libjson-c-dev libpq-dev
-	postgresql-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl)
+	postgresql-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
+	python3 python3-cryptography)
 
 missing=()
 for p in "${packages[@]}"; do
