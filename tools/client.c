@@ -346,33 +346,6 @@ int pc_client_read_frame(struct pc_client *c, uint8_t *type, uint64_t *request_i
 	}
 }
 
-uint8_t *pc_client_sign_event(const struct Pointclear__V1__Event *ev, const uint8_t sk[64],
-                              const char *key_id, size_t *len)
-{
-	Pointclear__V1__SignedEvent se = POINTCLEAR__V1__SIGNED_EVENT__INIT;
-	uint8_t sig[PC_SIG_SIZE];
-	size_t plen;
-	uint8_t *payload, *out;
-
-	if (sodium_init() < 0)   /* idempotent; pc_sign needs it */
-		return NULL;
-	payload = pc_pack(&ev->base, &plen);
-	if (!payload)
-		return NULL;
-	if (pc_sign(sig, PC_EVENT_PAYLOAD_TYPE, payload, plen, sk) != 0) {
-		free(payload);
-		return NULL;
-	}
-	se.payload.data = payload;
-	se.payload.len = plen;
-	se.key_id = (char *)key_id;
-	se.signature.data = sig;
-	se.signature.len = sizeof sig;
-	out = pc_pack(&se.base, len);
-	free(payload);
-	return out;
-}
-
 int pc_load_signing_key(const char *path, uint8_t sk[64], char key_id[17], char *err,
                         size_t errlen)
 {

@@ -38,12 +38,6 @@ int pc_client_send_raw(struct pc_client *c, const uint8_t *buf, size_t len);
 int pc_client_read_frame(struct pc_client *c, uint8_t *type, uint64_t *request_id,
                          uint8_t **body, size_t *body_len);
 
-/* Signs and packs an Event into a SUBMIT body (a SignedEvent), using a libsodium
- * secret key and its key id. Returns a malloc'd buffer and its length, or NULL. */
-struct Pointclear__V1__Event;
-uint8_t *pc_client_sign_event(const struct Pointclear__V1__Event *ev,
-                              const uint8_t sk[64], const char *key_id, size_t *len);
-
 /* Loads an Ed25519 private key (PKCS#8 PEM) into a libsodium secret key and its
  * key id. 0, or -1 with a message in err. */
 int pc_load_signing_key(const char *path, uint8_t sk[64], char key_id[17],

@@ -203,12 +203,12 @@ static int take_line(struct submit *s, uint64_t lineno, const char *line, size_t
 
 	if (jsonl_event_parse(&je, line, len, s->alliance, now, err, errlen) != 0)
 		return -1;
-	mi = merchant_find(s, je.ev.merchant_id);
+	mi = merchant_find(s, je.desc.merchant_id);
 	if (mi >= 0 && s->merchants[mi].key_failed) {
 		err[0] = '\0';   /* said on its first line */
 		goto out;
 	}
-	if (mi < 0 && (mi = merchant_add(s, je.ev.merchant_id, err, errlen)) < 0)
+	if (mi < 0 && (mi = merchant_add(s, je.desc.merchant_id, err, errlen)) < 0)
 		goto out;
 	if (s->nevents == s->cap_events) {
 		int cap = s->cap_events ? s->cap_events * 2 : 256;
@@ -225,8 +225,8 @@ static int take_line(struct submit *s, uint64_t lineno, const char *line, size_t
 	memset(e, 0, sizeof *e);
 	e->line = lineno;
 	e->merchant = mi;
-	e->envelope = pc_client_sign_event(&je.ev, s->merchants[mi].sk, s->merchants[mi].key_id,
-	                                   &e->envelope_len);
+	e->envelope = pc_event_sign(&je.desc, s->merchants[mi].sk, s->merchants[mi].key_id,
+	                            &e->envelope_len, NULL);
 	if (!e->envelope) {
 		snprintf(err, errlen, "cannot encode and sign the event");
 		goto out;
@@ -237,7 +237,7 @@ static int take_line(struct submit *s, uint64_t lineno, const char *line, size_t
 		free(e->envelope);
 		goto out;
 	}
-	if (!(e->event_id = strdup(je.ev.event_id)) ||
+	if (!(e->event_id = strdup(je.desc.event_id)) ||
 	    merchant_push_event(&s->merchants[mi], s->nevents) != 0) {
 		snprintf(err, errlen, "out of memory");
 		free(e->envelope);

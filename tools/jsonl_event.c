@@ -1,4 +1,5 @@
-/* jsonl_event.c - JSON lines to protobuf Events for `pointclear submit`.
+/* jsonl_event.c - JSON lines to event descriptions for `pointclear submit`; the
+ * event builder (proto/event_build.c) makes the bytes.
  *
  * Strict on purpose: an unknown field, a number given as a string or with a
  * fraction, or two ways of saying the same thing is an error here rather than a
@@ -14,12 +15,6 @@
 #include "jsonl_event.h"
 
 #define US_PER_S INT64_C(1000000)
-
-struct kind {
-	const char *name;
-	Pointclear__V1__Event__BodyCase body_case;
-	const char *const *fields;   /* NULL-terminated, beyond the common ones */
-};
 
 static const char *const common_fields[] = {
 	"merchant", "event_id", "kind", "store", "terminal", "event_time_us", "time_offset_s",
@@ -39,24 +34,17 @@ static const char *const purchase_fields[] = {
 	"member", "amount_minor", "currency", "code", NULL,
 };
 
-static const struct kind kinds[] = {
-	{"earn", POINTCLEAR__V1__EVENT__BODY_EARN, earn_fields},
-	{"redeem", POINTCLEAR__V1__EVENT__BODY_REDEEM, earn_fields},
-	{"hold", POINTCLEAR__V1__EVENT__BODY_HOLD, hold_fields},
-	{"capture", POINTCLEAR__V1__EVENT__BODY_CAPTURE, capture_fields},
-	{"void", POINTCLEAR__V1__EVENT__BODY_VOID, void_fields},
-	{"reversal", POINTCLEAR__V1__EVENT__BODY_REVERSAL, reversal_fields},
-	{"referral", POINTCLEAR__V1__EVENT__BODY_REFERRAL, referral_fields},
-	{"purchase", POINTCLEAR__V1__EVENT__BODY_PURCHASE, purchase_fields},
+/* The fields each kind takes beyond the common ones, NULL-terminated. */
+static const char *const *const kind_fields[PC_EVENT_NKINDS] = {
+	[PC_EVENT_EARN] = earn_fields,
+	[PC_EVENT_REDEEM] = earn_fields,
+	[PC_EVENT_HOLD] = hold_fields,
+	[PC_EVENT_CAPTURE] = capture_fields,
+	[PC_EVENT_VOID] = void_fields,
+	[PC_EVENT_REVERSAL] = reversal_fields,
+	[PC_EVENT_REFERRAL] = referral_fields,
+	[PC_EVENT_PURCHASE] = purchase_fields,
 };
-
-const char *jsonl_kind_name(const Pointclear__V1__Event *ev)
-{
-	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-		if (kinds[i].body_case == ev->body_case)
-			return kinds[i].name;
-	return "?";
-}
 
 static int in_list(const char *const *list, const char *name)
 {
@@ -66,9 +54,9 @@ static int in_list(const char *const *list, const char *name)
 	return 0;
 }
 
-/* Copies a string field the Event will point to. 0 present, 1 absent, -1 error. */
+/* Copies a string field the description will point to. 0 present, 1 absent, -1 error. */
 static int get_string(struct jsonl_event *je, json_object *obj, const char *key,
-                      char **out, char *err, size_t errlen)
+                      const char **out, char *err, size_t errlen)
 {
 	json_object *v;
 	char *copy;
@@ -123,7 +111,7 @@ static int get_int(json_object *obj, const char *key, int64_t min, int64_t max,
 	return 0;
 }
 
-/* Optional member of a string or integer field: absent leaves the default. */
+/* An optional string or integer field: absent leaves the description's empty. */
 #define OPT_STR(key, dst)                                                  \
 	do {                                                                   \
 		if (get_string(je, obj, key, &(dst), err, errlen) < 0)             \
@@ -142,10 +130,10 @@ static int get_int(json_object *obj, const char *key, int64_t min, int64_t max,
 /* "hold"/"hold_seq" or "original"/"original_seq": at most one of the two. The
  * reference stays unset when neither is given (the daemon says what is missing). */
 static int get_ref(struct jsonl_event *je, json_object *obj, const char *id_key,
-                   const char *seq_key, Pointclear__V1__EventRef **out, char *err,
-                   size_t errlen)
+                   const char *seq_key, char *err, size_t errlen)
 {
-	char *id = NULL;
+	struct pc_event_ref *ref = &je->desc.ref;
+	const char *id = NULL;
 	int64_t seq;
 	int rid, rseq;
 
@@ -159,126 +147,51 @@ static int get_ref(struct jsonl_event *je, json_object *obj, const char *id_key,
 		snprintf(err, errlen, "give either '%s' or '%s', not both", id_key, seq_key);
 		return -1;
 	}
-	pointclear__v1__event_ref__init(&je->ref);
 	if (rid == 0) {
-		je->ref.target_case = POINTCLEAR__V1__EVENT_REF__TARGET_EVENT_ID;
-		je->ref.event_id = id;
-		*out = &je->ref;
+		ref->by = PC_REF_EVENT_ID;
+		ref->event_id = id;
 	} else if (rseq == 0) {
-		je->ref.target_case = POINTCLEAR__V1__EVENT_REF__TARGET_SEQUENCE;
-		je->ref.sequence = (uint64_t)seq;
-		*out = &je->ref;
+		ref->by = PC_REF_SEQUENCE;
+		ref->sequence = (uint64_t)seq;
 	}
 	return 0;
 }
 
-static int parse_body(struct jsonl_event *je, json_object *obj, const struct kind *k,
-                      char *err, size_t errlen)
+/* The body's fields. Each JSON name belongs to the kinds that list it, and the
+ * line was checked against that list, so every name can be read for any kind:
+ * "points", "amount" and "amount_minor" are the one amount of theirs. */
+static int parse_body(struct jsonl_event *je, json_object *obj, char *err, size_t errlen)
 {
-	Pointclear__V1__Event *ev = &je->ev;
+	struct pc_event_desc *d = &je->desc;
+	int64_t duration;
+	int r;
 
-	ev->body_case = k->body_case;
-	switch (k->body_case) {
-	case POINTCLEAR__V1__EVENT__BODY_EARN: {
-		Pointclear__V1__Earn *b = &je->body.earn;
-
-		pointclear__v1__earn__init(b);
-		OPT_STR("member", b->member_id);
-		OPT_INT("points", b->points);
-		OPT_STR("reason", b->reason);
-		ev->earn = b;
-		return 0;
-	}
-	case POINTCLEAR__V1__EVENT__BODY_REDEEM: {
-		Pointclear__V1__Redeem *b = &je->body.redeem;
-
-		pointclear__v1__redeem__init(b);
-		OPT_STR("member", b->member_id);
-		OPT_INT("points", b->points);
-		OPT_STR("reason", b->reason);
-		ev->redeem = b;
-		return 0;
-	}
-	case POINTCLEAR__V1__EVENT__BODY_HOLD: {
-		Pointclear__V1__Hold *b = &je->body.hold;
-		int64_t d;
-		int r;
-
-		pointclear__v1__hold__init(b);
-		OPT_STR("member", b->member_id);
-		OPT_INT("points", b->points);
-		r = get_int(obj, "duration_s", 0, UINT32_MAX, &d, err, errlen);
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			b->duration_s = (uint32_t)d;
-		ev->hold = b;
-		return 0;
-	}
-	case POINTCLEAR__V1__EVENT__BODY_CAPTURE: {
-		Pointclear__V1__Capture *b = &je->body.capture;
-
-		pointclear__v1__capture__init(b);
-		if (get_ref(je, obj, "hold", "hold_seq", &b->hold, err, errlen) < 0)
-			return -1;
-		OPT_INT("points", b->points);
-		ev->capture = b;
-		return 0;
-	}
-	case POINTCLEAR__V1__EVENT__BODY_VOID: {
-		Pointclear__V1__Void *b = &je->body.void_;
-
-		pointclear__v1__void__init(b);
-		if (get_ref(je, obj, "hold", "hold_seq", &b->hold, err, errlen) < 0)
-			return -1;
-		ev->void_ = b;
-		return 0;
-	}
-	case POINTCLEAR__V1__EVENT__BODY_REVERSAL: {
-		Pointclear__V1__Reversal *b = &je->body.reversal;
-
-		pointclear__v1__reversal__init(b);
-		if (get_ref(je, obj, "original", "original_seq", &b->original, err, errlen) < 0)
-			return -1;
-		OPT_INT("amount", b->amount);
-		OPT_STR("reason", b->reason);
-		ev->reversal = b;
-		return 0;
-	}
-	case POINTCLEAR__V1__EVENT__BODY_REFERRAL: {
-		Pointclear__V1__Referral *b = &je->body.referral;
-
-		pointclear__v1__referral__init(b);
-		OPT_STR("member", b->member_id);
-		OPT_STR("beneficiary", b->beneficiary_merchant_id);
-		OPT_STR("channel", b->channel);
-		OPT_STR("campaign", b->campaign_id);
-		OPT_STR("code", b->referral_code);
-		OPT_INT("touch_time_us", b->touch_time_us);
-		ev->referral = b;
-		return 0;
-	}
-	case POINTCLEAR__V1__EVENT__BODY_PURCHASE: {
-		Pointclear__V1__Purchase *b = &je->body.purchase;
-
-		pointclear__v1__purchase__init(b);
-		OPT_STR("member", b->member_id);
-		OPT_INT("amount_minor", b->amount_minor);
-		OPT_STR("currency", b->currency);
-		OPT_STR("code", b->referral_code);
-		ev->purchase = b;
-		return 0;
-	}
-	default:
-		snprintf(err, errlen, "internal: unhandled kind");
+	OPT_STR("member", d->member_id);
+	OPT_INT("points", d->amount);
+	OPT_INT("amount", d->amount);
+	OPT_INT("amount_minor", d->amount);
+	OPT_STR("reason", d->reason);
+	r = get_int(obj, "duration_s", 0, UINT32_MAX, &duration, err, errlen);
+	if (r < 0)
 		return -1;
-	}
+	if (r == 0)
+		d->duration_s = (uint32_t)duration;
+	if (get_ref(je, obj, "hold", "hold_seq", err, errlen) < 0 ||
+	    get_ref(je, obj, "original", "original_seq", err, errlen) < 0)
+		return -1;
+	OPT_STR("beneficiary", d->beneficiary_id);
+	OPT_STR("channel", d->channel);
+	OPT_STR("campaign", d->campaign_id);
+	OPT_STR("code", d->referral_code);
+	OPT_INT("touch_time_us", d->touch_time_us);
+	OPT_STR("currency", d->currency);
+	return 0;
 }
 
 static int parse_common(struct jsonl_event *je, json_object *obj, const char *alliance,
                         int64_t now_us, char *err, size_t errlen)
 {
-	Pointclear__V1__Event *ev = &je->ev;
+	struct pc_event_desc *d = &je->desc;
 	int64_t offset = 0, t;
 	int rt, ro;
 	char *copy;
@@ -288,26 +201,24 @@ static int parse_common(struct jsonl_event *je, json_object *obj, const char *al
 		return -1;
 	}
 	je->strings[je->nstrings++] = copy;
-	ev->alliance_id = copy;
+	d->alliance_id = copy;
 
-	if (get_string(je, obj, "merchant", &ev->merchant_id, err, errlen) != 0) {
+	if (get_string(je, obj, "merchant", &d->merchant_id, err, errlen) != 0) {
 		if (!*err)
 			snprintf(err, errlen, "field 'merchant' is required");
 		return -1;
 	}
-	if (get_string(je, obj, "event_id", &ev->event_id, err, errlen) != 0) {
+	if (get_string(je, obj, "event_id", &d->event_id, err, errlen) != 0) {
 		if (!*err)
 			snprintf(err, errlen, "field 'event_id' is required");
 		return -1;
 	}
-	if (get_string(je, obj, "store", &ev->store_id, err, errlen) < 0 ||
-	    get_string(je, obj, "terminal", &ev->terminal_id, err, errlen) < 0)
+	/* defaults as docs/CLI.md states; an empty string given stays empty */
+	d->store_id = "store-1";
+	d->terminal_id = "pos-1";
+	if (get_string(je, obj, "store", &d->store_id, err, errlen) < 0 ||
+	    get_string(je, obj, "terminal", &d->terminal_id, err, errlen) < 0)
 		return -1;
-	/* defaults as docs/CLI.md states; the Event's own default is empty */
-	if (!*ev->store_id && !json_object_object_get_ex(obj, "store", NULL))
-		ev->store_id = "store-1";
-	if (!*ev->terminal_id && !json_object_object_get_ex(obj, "terminal", NULL))
-		ev->terminal_id = "pos-1";
 
 	rt = get_int(obj, "event_time_us", INT64_MIN, INT64_MAX, &t, err, errlen);
 	if (rt < 0)
@@ -321,7 +232,7 @@ static int parse_common(struct jsonl_event *je, json_object *obj, const char *al
 		snprintf(err, errlen, "give either 'event_time_us' or 'time_offset_s', not both");
 		return -1;
 	}
-	ev->event_time_us = rt == 0 ? t : now_us + offset * US_PER_S;
+	d->event_time_us = rt == 0 ? t : now_us + offset * US_PER_S;
 	return 0;
 }
 
@@ -330,11 +241,10 @@ int jsonl_event_parse(struct jsonl_event *je, const char *line, size_t len,
 {
 	struct json_tokener *tok;
 	json_object *obj, *kindv;
-	const struct kind *k = NULL;
+	enum pc_event_kind kind;
 	size_t end;
 
 	memset(je, 0, sizeof *je);
-	pointclear__v1__event__init(&je->ev);
 	err[0] = '\0';
 	if (len > INT32_MAX) {
 		snprintf(err, errlen, "line too long");
@@ -373,23 +283,23 @@ int jsonl_event_parse(struct jsonl_event *je, const char *line, size_t len,
 		snprintf(err, errlen, "field 'kind' is required (a string)");
 		goto fail;
 	}
-	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-		if (strcmp(json_object_get_string(kindv), kinds[i].name) == 0)
-			k = &kinds[i];
-	if (!k) {
+	kind = pc_event_kind_by_name(json_object_get_string(kindv));
+	if (kind == PC_EVENT_NO_BODY) {
 		snprintf(err, errlen, "unknown kind '%s' (earn, redeem, hold, capture, void, "
 		         "reversal, referral, purchase)", json_object_get_string(kindv));
 		goto fail;
 	}
 	json_object_object_foreach(obj, key, val) {
 		(void)val;
-		if (!in_list(common_fields, key) && !in_list(k->fields, key)) {
-			snprintf(err, errlen, "unknown field '%s' for kind %s", key, k->name);
+		if (!in_list(common_fields, key) && !in_list(kind_fields[kind], key)) {
+			snprintf(err, errlen, "unknown field '%s' for kind %s", key,
+			         pc_event_kind_name(kind));
 			goto fail;
 		}
 	}
+	je->desc.kind = kind;
 	if (parse_common(je, obj, alliance, now_us, err, errlen) != 0 ||
-	    parse_body(je, obj, k, err, errlen) != 0)
+	    parse_body(je, obj, err, errlen) != 0)
 		goto fail;
 	json_object_put(obj);
 	return 0;

@@ -1,8 +1,9 @@
 /* harness_event.c - events, envelopes and answers for the integration harness.
  *
- * Builders of protobuf Events with owned strings (freed with protobuf-c's own
- * free_unpacked), signing into SUBMIT bodies, sending them and decoding what
- * comes back, and the checks on receipts and leaf hashes. See harness.h. */
+ * Events described for the event builder and handed to the test as protobuf
+ * Events it owns and may spoil (freed with protobuf-c's own free_unpacked),
+ * signing into SUBMIT bodies, sending them and decoding what comes back, and the
+ * checks on receipts and leaf hashes. See harness.h. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +19,7 @@
 #include <sodium.h>
 
 #include "pointclear/codec.h"
+#include "pointclear/event_build.h"
 #include "pointclear/frame.h"
 #include "pointclear/leaf.h"
 #include "pointclear/receipt_check.h"
@@ -25,190 +27,156 @@
 
 #include "harness.h"
 
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s ? s : "");
-	if (!d)
-		abort();
-	return d;
-}
-
-static void *xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n, size);
-	if (!p)
-		abort();
-	return p;
-}
-
 /* ---------------------------------------------------------------- events */
 
-static pc_event *event_new(const char *merchant, const char *event_id)
+/* The header every harness event has; the caller adds the body. */
+static struct pc_event_desc event_desc(enum pc_event_kind kind, const char *merchant,
+                                       const char *event_id)
 {
-	pc_event *ev = xcalloc(1, sizeof *ev);
-	pointclear__v1__event__init(ev);
-	ev->alliance_id = xstrdup(HARNESS_ALLIANCE);
-	ev->merchant_id = xstrdup(merchant);
-	ev->event_id = xstrdup(event_id);
-	ev->event_time_us = harness_now_us();
-	ev->store_id = xstrdup("store-1");
-	ev->terminal_id = xstrdup("pos-1");
-	return ev;
+	return (struct pc_event_desc){
+		.kind = kind,
+		.alliance_id = HARNESS_ALLIANCE,
+		.merchant_id = merchant,
+		.event_id = event_id,
+		.event_time_us = harness_now_us(),
+		.store_id = "store-1",
+		.terminal_id = "pos-1",
+	};
 }
 
-static char *opt_str(const char *s)
+/* The builder's canonical bytes, decoded into an Event the test owns and may
+ * change (protobuf-c's own allocator, so free_unpacked frees it). */
+static pc_event *event_build(const struct pc_event_desc *d)
 {
-	return s && *s ? xstrdup(s) : (char *)protobuf_c_empty_string;
+	size_t len = 0;
+	int rc = pc_event_encode(d, NULL, 0, &len);
+	uint8_t *buf = malloc(len + 1);
+	pc_event *ev;
+
+	if ((rc != PC_EB_OK && rc != PC_EB_TOO_SMALL) || !buf ||
+	    pc_event_encode(d, buf, len, &len) != PC_EB_OK ||
+	    !(ev = pointclear__v1__event__unpack(NULL, len, buf)))
+		abort();
+	free(buf);
+	return ev;
 }
 
 pc_event *harness_earn(const char *merchant, const char *event_id, const char *member,
                        int64_t points)
 {
-	pc_event *ev = event_new(merchant, event_id);
-	Pointclear__V1__Earn *b = xcalloc(1, sizeof *b);
-	pointclear__v1__earn__init(b);
-	b->member_id = opt_str(member);
-	b->points = points;
-	b->reason = xstrdup("test");
-	ev->body_case = POINTCLEAR__V1__EVENT__BODY_EARN;
-	ev->earn = b;
-	return ev;
+	struct pc_event_desc d = event_desc(PC_EVENT_EARN, merchant, event_id);
+
+	d.member_id = member;
+	d.amount = points;
+	d.reason = "test";
+	return event_build(&d);
 }
 
 pc_event *harness_redeem(const char *merchant, const char *event_id, const char *member,
                          int64_t points)
 {
-	pc_event *ev = event_new(merchant, event_id);
-	Pointclear__V1__Redeem *b = xcalloc(1, sizeof *b);
-	pointclear__v1__redeem__init(b);
-	b->member_id = opt_str(member);
-	b->points = points;
-	ev->body_case = POINTCLEAR__V1__EVENT__BODY_REDEEM;
-	ev->redeem = b;
-	return ev;
+	struct pc_event_desc d = event_desc(PC_EVENT_REDEEM, merchant, event_id);
+
+	d.member_id = member;
+	d.amount = points;
+	return event_build(&d);
 }
 
 pc_event *harness_hold(const char *merchant, const char *event_id, const char *member,
                        int64_t points, uint32_t duration_s)
 {
-	pc_event *ev = event_new(merchant, event_id);
-	Pointclear__V1__Hold *b = xcalloc(1, sizeof *b);
-	pointclear__v1__hold__init(b);
-	b->member_id = opt_str(member);
-	b->points = points;
-	b->duration_s = duration_s;
-	ev->body_case = POINTCLEAR__V1__EVENT__BODY_HOLD;
-	ev->hold = b;
-	return ev;
+	struct pc_event_desc d = event_desc(PC_EVENT_HOLD, merchant, event_id);
+
+	d.member_id = member;
+	d.amount = points;
+	d.duration_s = duration_s;
+	return event_build(&d);
 }
 
-static Pointclear__V1__EventRef *ref_id(const char *event_id)
+static struct pc_event_ref by_id(const char *event_id)
 {
-	Pointclear__V1__EventRef *r = xcalloc(1, sizeof *r);
-	pointclear__v1__event_ref__init(r);
-	r->target_case = POINTCLEAR__V1__EVENT_REF__TARGET_EVENT_ID;
-	r->event_id = xstrdup(event_id);
-	return r;
+	return (struct pc_event_ref){.by = PC_REF_EVENT_ID, .event_id = event_id};
 }
 
-static Pointclear__V1__EventRef *ref_seq(uint64_t seq)
+static struct pc_event_ref by_seq(uint64_t sequence)
 {
-	Pointclear__V1__EventRef *r = xcalloc(1, sizeof *r);
-	pointclear__v1__event_ref__init(r);
-	r->target_case = POINTCLEAR__V1__EVENT_REF__TARGET_SEQUENCE;
-	r->sequence = seq;
-	return r;
+	return (struct pc_event_ref){.by = PC_REF_SEQUENCE, .sequence = sequence};
 }
 
-static pc_event *capture_with(const char *merchant, const char *event_id,
-                              Pointclear__V1__EventRef *ref, int64_t points)
+static pc_event *capture_of(const char *merchant, const char *event_id,
+                            struct pc_event_ref hold, int64_t points)
 {
-	pc_event *ev = event_new(merchant, event_id);
-	Pointclear__V1__Capture *b = xcalloc(1, sizeof *b);
-	pointclear__v1__capture__init(b);
-	b->hold = ref;
-	b->points = points;
-	ev->body_case = POINTCLEAR__V1__EVENT__BODY_CAPTURE;
-	ev->capture = b;
-	return ev;
+	struct pc_event_desc d = event_desc(PC_EVENT_CAPTURE, merchant, event_id);
+
+	d.ref = hold;
+	d.amount = points;
+	return event_build(&d);
 }
 
 pc_event *harness_capture(const char *merchant, const char *event_id,
                           const char *hold_event_id, int64_t points)
 {
-	return capture_with(merchant, event_id, ref_id(hold_event_id), points);
+	return capture_of(merchant, event_id, by_id(hold_event_id), points);
 }
 
 pc_event *harness_capture_seq(const char *merchant, const char *event_id, uint64_t hold_seq,
                               int64_t points)
 {
-	return capture_with(merchant, event_id, ref_seq(hold_seq), points);
+	return capture_of(merchant, event_id, by_seq(hold_seq), points);
 }
 
 pc_event *harness_void(const char *merchant, const char *event_id, const char *hold_event_id)
 {
-	pc_event *ev = event_new(merchant, event_id);
-	Pointclear__V1__Void *b = xcalloc(1, sizeof *b);
-	pointclear__v1__void__init(b);
-	b->hold = ref_id(hold_event_id);
-	ev->body_case = POINTCLEAR__V1__EVENT__BODY_VOID;
-	ev->void_ = b;
-	return ev;
+	struct pc_event_desc d = event_desc(PC_EVENT_VOID, merchant, event_id);
+
+	d.ref = by_id(hold_event_id);
+	return event_build(&d);
 }
 
-static pc_event *reversal_with(const char *merchant, const char *event_id,
-                               Pointclear__V1__EventRef *ref, int64_t amount)
+static pc_event *reversal_of(const char *merchant, const char *event_id,
+                             struct pc_event_ref original, int64_t amount)
 {
-	pc_event *ev = event_new(merchant, event_id);
-	Pointclear__V1__Reversal *b = xcalloc(1, sizeof *b);
-	pointclear__v1__reversal__init(b);
-	b->original = ref;
-	b->amount = amount;
-	b->reason = xstrdup("refund");
-	ev->body_case = POINTCLEAR__V1__EVENT__BODY_REVERSAL;
-	ev->reversal = b;
-	return ev;
+	struct pc_event_desc d = event_desc(PC_EVENT_REVERSAL, merchant, event_id);
+
+	d.ref = original;
+	d.amount = amount;
+	d.reason = "refund";
+	return event_build(&d);
 }
 
 pc_event *harness_reversal(const char *merchant, const char *event_id,
                            const char *original_event_id, int64_t amount)
 {
-	return reversal_with(merchant, event_id, ref_id(original_event_id), amount);
+	return reversal_of(merchant, event_id, by_id(original_event_id), amount);
 }
 
 pc_event *harness_reversal_seq(const char *merchant, const char *event_id,
                                uint64_t original_seq, int64_t amount)
 {
-	return reversal_with(merchant, event_id, ref_seq(original_seq), amount);
+	return reversal_of(merchant, event_id, by_seq(original_seq), amount);
 }
 
 pc_event *harness_referral(const char *merchant, const char *event_id, const char *member,
                            const char *beneficiary, const char *campaign)
 {
-	pc_event *ev = event_new(merchant, event_id);
-	Pointclear__V1__Referral *b = xcalloc(1, sizeof *b);
-	pointclear__v1__referral__init(b);
-	b->member_id = opt_str(member);
-	b->beneficiary_merchant_id = opt_str(beneficiary);
-	b->channel = xstrdup("coupon");
-	b->campaign_id = opt_str(campaign);
-	ev->body_case = POINTCLEAR__V1__EVENT__BODY_REFERRAL;
-	ev->referral = b;
-	return ev;
+	struct pc_event_desc d = event_desc(PC_EVENT_REFERRAL, merchant, event_id);
+
+	d.member_id = member;
+	d.beneficiary_id = beneficiary;
+	d.channel = "coupon";
+	d.campaign_id = campaign;
+	return event_build(&d);
 }
 
 pc_event *harness_purchase(const char *merchant, const char *event_id, const char *member,
                            int64_t amount_minor, const char *currency)
 {
-	pc_event *ev = event_new(merchant, event_id);
-	Pointclear__V1__Purchase *b = xcalloc(1, sizeof *b);
-	pointclear__v1__purchase__init(b);
-	b->member_id = opt_str(member);
-	b->amount_minor = amount_minor;
-	b->currency = opt_str(currency);
-	ev->body_case = POINTCLEAR__V1__EVENT__BODY_PURCHASE;
-	ev->purchase = b;
-	return ev;
+	struct pc_event_desc d = event_desc(PC_EVENT_PURCHASE, merchant, event_id);
+
+	d.member_id = member;
+	d.amount = amount_minor;
+	d.currency = currency;
+	return event_build(&d);
 }
 
 void harness_event_free(pc_event *ev)
@@ -219,9 +187,13 @@ void harness_event_free(pc_event *ev)
 
 void harness_set_str(char **field, const char *value)
 {
+	char *copy = (char *)protobuf_c_empty_string;
+
+	if (value && *value && !(copy = strdup(value)))
+		abort();
 	if (*field && *field != protobuf_c_empty_string)
 		free(*field);
-	*field = opt_str(value);
+	*field = copy;
 }
 
 uint8_t *harness_event_pack(const pc_event *ev, size_t *len)
@@ -232,16 +204,14 @@ uint8_t *harness_event_pack(const pc_event *ev, size_t *len)
 uint8_t *harness_envelope(const uint8_t *payload, size_t payload_len, const uint8_t sk[64],
                           const char *key_id, size_t *len)
 {
-	uint8_t sig[PC_SIG_SIZE];
-	if (pc_sign(sig, PC_EVENT_PAYLOAD_TYPE, payload, payload_len, sk) != 0)
-		return NULL;
-	Pointclear__V1__SignedEvent se = POINTCLEAR__V1__SIGNED_EVENT__INIT;
-	se.payload.data = (uint8_t *)payload;
-	se.payload.len = payload_len;
-	se.key_id = (char *)key_id;
-	se.signature.data = sig;
-	se.signature.len = sizeof sig;
-	return pc_pack(&se.base, len);
+	size_t cap = pc_envelope_size(payload_len, key_id);
+	uint8_t *env = malloc(cap);
+
+	if (env && pc_envelope_seal(env, cap, len, payload, payload_len, sk, key_id) != PC_EB_OK) {
+		free(env);
+		env = NULL;
+	}
+	return env;
 }
 
 uint8_t *harness_sign(struct harness *h, const char *merchant, const pc_event *ev,
