@@ -6,6 +6,7 @@
 
 #include "pbwrite.h"
 #include "pointclear/codec.h"
+#include "variants.h"
 
 /* What a canonical envelope carries: the builders arrange these parts. */
 struct env_parts {
@@ -193,6 +194,68 @@ static const struct env_variant env_variants[] = {
 };
 
 #define ENV_VARIANT_COUNT (sizeof(env_variants) / sizeof(env_variants[0]))
+
+/* ------------------------------------------------------------ Event payloads */
+
+/* Cases of PROTOCOL.md's canonical rule that variants.h lacks; in a list of their
+ * own so that the vectors made from variants.h stay where they are. */
+static inline void v_not_utf8_after_nul(struct pbw *w)
+{
+	v_head(w, 1, 2);
+	pbw_len(w, 3, "e-0001\0\xff", 8);
+	v_head(w, 4, 6);
+	v_earn_field(w);
+}
+
+static inline void v_overridden_not_utf8(struct pbw *w)
+{
+	pbw_len(w, 1, "\xff", 1);
+	v_head(w, 1, 6);
+	v_earn_field(w);
+}
+
+static inline void v_packed_scalar(struct pbw *w)
+{
+	struct pbw inner = { 0 }, packed = { 0 };
+
+	v_head(w, 1, 6);
+	pbw_str(&inner, 1, "mem-1");
+	pbw_varint(&packed, 100);
+	pbw_sub(&inner, 2, &packed);
+	pbw_str(&inner, 3, "double points weekend");
+	pbw_sub(w, 10, &inner);
+}
+
+static inline void v_string_as_fixed64(struct pbw *w)
+{
+	v_head(w, 1, 2);
+	pbw_tag(w, 3, 1);
+	pbw_bytes(w, "e-0001\0\0", 8);
+	v_head(w, 4, 6);
+	v_earn_field(w);
+}
+
+static inline void v_body_as_varint(struct pbw *w)
+{
+	v_head(w, 1, 6);
+	pbw_uint(w, 10, 1);
+}
+
+static const struct variant payload_variants[] = {
+	{ "not_utf8_after_nul", "event_id e-0001, a NUL, then ff: UTF-8 is checked on every "
+	  "byte before NUL is", POINTCLEAR__V1__CODE__BAD_PAYLOAD, v_not_utf8_after_nul },
+	{ "overridden_not_utf8", "alliance_id ff, then the whole canonical earn: the later "
+	  "alliance_id wins, but every occurrence must be UTF-8",
+	  POINTCLEAR__V1__CODE__BAD_PAYLOAD, v_overridden_not_utf8 },
+	{ "packed_scalar", "Earn.points as a packed (length-delimited) value: a scalar field "
+	  "with the wrong wire type", POINTCLEAR__V1__CODE__BAD_PAYLOAD, v_packed_scalar },
+	{ "string_as_fixed64", "event_id with wire type 1 (64-bit)",
+	  POINTCLEAR__V1__CODE__BAD_PAYLOAD, v_string_as_fixed64 },
+	{ "body_as_varint", "the earn body (a message) as a varint",
+	  POINTCLEAR__V1__CODE__BAD_PAYLOAD, v_body_as_varint },
+};
+
+#define PAYLOAD_VARIANT_COUNT (sizeof(payload_variants) / sizeof(payload_variants[0]))
 
 /* ------------------------------------------------------------ Lookup bodies */
 

@@ -514,6 +514,21 @@ static void test_envelope_variants(void **state)
 	free(payload);
 }
 
+static void test_payload_variants(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < PAYLOAD_VARIANT_COUNT; i++) {
+		struct pbw w = { 0 };
+		pc_code code = POINTCLEAR__V1__CODE__OK;
+
+		payload_variants[i].build(&w);
+		if (pc_event_unpack(w.buf, w.len, &code) != NULL || code != payload_variants[i].expect)
+			fail_msg("%s: got %s, want %s", payload_variants[i].name, pc_code_name(code),
+			         pc_code_name(payload_variants[i].expect));
+		free(w.buf);
+	}
+}
+
 static void test_lookup_variants(void **state)
 {
 	(void)state;
@@ -742,6 +757,7 @@ int main(void)
 		cmocka_unit_test(test_garbage_events),
 		cmocka_unit_test(test_envelope_canonical_base),
 		cmocka_unit_test(test_envelope_variants),
+		cmocka_unit_test(test_payload_variants),
 		cmocka_unit_test(test_lookup_variants),
 		cmocka_unit_test(test_lookup_known_bytes),
 		cmocka_unit_test(test_strings_judged_on_bytes),
