@@ -708,6 +708,25 @@ static void test_wrong_wire_types(void **state)
 	free(w.buf);
 }
 
+/* Groups (wire types 3 and 4) are not protobuf this protocol speaks, known field
+ * or unknown. */
+static void test_groups_refused(void **state)
+{
+	static const char *const hex[] = { "0b0c", "0a06652d30303031" "1314", "0a06652d30303031" "13" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(hex) / sizeof(hex[0]); i++) {
+		size_t len;
+		uint8_t *b = hex_decode(hex[i], &len);
+		pc_code code = POINTCLEAR__V1__CODE__OK;
+
+		assert_null(pc_lookup_unpack(b, len, &code));
+		if (code != POINTCLEAR__V1__CODE__BAD_PAYLOAD)
+			fail_msg("%s: %s", hex[i], pc_code_name(code));
+		free(b);
+	}
+}
+
 static void test_code_names(void **state)
 {
 	const ProtobufCEnumDescriptor *d = &pointclear__v1__code__descriptor;
@@ -764,6 +783,7 @@ int main(void)
 		cmocka_unit_test(test_overridden_string_still_checked),
 		cmocka_unit_test(test_oneof_member_default),
 		cmocka_unit_test(test_wrong_wire_types),
+		cmocka_unit_test(test_groups_refused),
 		cmocka_unit_test(test_code_names),
 	};
 
