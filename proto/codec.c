@@ -1,4 +1,5 @@
-/* codec.c - bounded unpacking of the wire messages and the canonical-encoding check. */
+/* codec.c - bounded unpacking of the wire messages and the canonical-encoding check
+ * of requests (PROTOCOL.md, "Canonical encoding"). */
 #include "pointclear/codec.h"
 
 #include <stdalign.h>
@@ -157,68 +158,147 @@ static bool has_unknown_fields(const ProtobufCMessage *m)
 	return false;
 }
 
-/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong forms,
- * no surrogates, nothing above U+10FFFF), or 0 when it is not one. */
-static size_t utf8_sequence(const uint8_t *p)
+/* Length of the well-formed UTF-8 sequence at p, of the n bytes left (RFC 3629:
+ * no overlong forms, no surrogates, nothing above U+10FFFF), or 0 when it is not one. */
+static size_t utf8_sequence(const uint8_t *p, size_t n)
 {
 	if (p[0] < 0x80)
 		return 1;
 	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		return (p[1] & 0xc0) == 0x80 ? 2 : 0;
+		return n >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
 	if (p[0] >= 0xe0 && p[0] <= 0xef) {
 		uint8_t lo = p[0] == 0xe0 ? 0xa0 : 0x80, hi = p[0] == 0xed ? 0x9f : 0xbf;
 
-		return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 ? 3 : 0;
+		return n >= 3 && p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 ? 3 : 0;
 	}
 	if (p[0] >= 0xf0 && p[0] <= 0xf4) {
 		uint8_t lo = p[0] == 0xf0 ? 0x90 : 0x80, hi = p[0] == 0xf4 ? 0x8f : 0xbf;
 
-		return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 &&
+		return n >= 4 && p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 &&
 		       (p[3] & 0xc0) == 0x80 ? 4 : 0;
 	}
 	return 0;
 }
 
-/* A NUL ends every check early, so no read goes past the string. */
-static bool utf8_valid(const char *s)
+/* What the strings of a request hold, in rising order of severity. */
+enum strings_verdict {
+	STRINGS_OK,
+	STRINGS_NUL,     /* UTF-8, but a U+0000 in one: NON_CANONICAL */
+	STRINGS_BAD,     /* not UTF-8 (or bytes that are not protobuf): does not parse */
+};
+
+static enum strings_verdict string_bytes(const uint8_t *p, size_t n)
 {
-	const uint8_t *p = (const uint8_t *)s;
+	enum strings_verdict v = STRINGS_OK;
 
-	while (*p != 0) {
-		size_t n = utf8_sequence(p);
+	while (n > 0) {
+		size_t k = utf8_sequence(p, n);
 
-		if (n == 0)
-			return false;
-		p += n;
+		if (k == 0)
+			return STRINGS_BAD;
+		if (p[0] == 0)
+			v = STRINGS_NUL;
+		p += k;
+		n -= k;
 	}
-	return true;
+	return v;
 }
 
-/* proto3 strings are UTF-8 and other protobuf runtimes refuse to parse anything
- * else; protobuf-c 1.4.1 does not check, so this does, to refuse what they do. */
-static bool strings_are_utf8(const ProtobufCMessage *m)
+static bool read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 {
-	const ProtobufCMessageDescriptor *d = m->descriptor;
+	uint64_t r = 0;
 
-	for (unsigned i = 0; i < d->n_fields; i++) {
-		const ProtobufCFieldDescriptor *f = &d->fields[i];
-		size_t count = 0;
-		const ProtobufCMessage *const *subs;
+	for (unsigned shift = 0; shift < 64 && *p < end; shift += 7) {
+		uint8_t b = *(*p)++;
 
-		if (f->type == PROTOBUF_C_TYPE_STRING && f->label != PROTOBUF_C_LABEL_REPEATED &&
-		    field_is_set(m, f)) {
-			const char *s = *(const char *const *)((const uint8_t *)m + f->offset);
-
-			if (s != NULL && !utf8_valid(s))
-				return false;
-		}
-		subs = field_messages(m, f, &count);
-		for (size_t j = 0; j < count; j++) {
-			if (subs[j] != NULL && !strings_are_utf8(subs[j]))
-				return false;
+		r |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*v = r;
+			return true;
 		}
 	}
-	return true;
+	return false;
+}
+
+/* The strings of a message, judged on the bytes received: protobuf-c checks no
+ * UTF-8 and keeps a string only up to its first NUL, so what it parsed cannot
+ * tell. Every occurrence of a string field counts, also one a later occurrence
+ * overrides, as in the runtimes that check UTF-8 while parsing. Called only on
+ * bytes protobuf-c parsed, so the walk itself never fails on honest input; the
+ * .proto has no recursive types, so the recursion stays shallow. */
+static enum strings_verdict wire_strings(const ProtobufCMessageDescriptor *d,
+                                         const uint8_t *p, size_t len)
+{
+	const uint8_t *end;
+	enum strings_verdict worst = STRINGS_OK;
+
+	if (len == 0)
+		return STRINGS_OK;
+	end = p + len;
+	while (p < end) {
+		const ProtobufCFieldDescriptor *f = NULL;
+		enum strings_verdict v = STRINGS_OK;
+		uint64_t key, n;
+
+		if (!read_varint(&p, end, &key))
+			return STRINGS_BAD;
+		switch (key & 7) {
+		case PROTOBUF_C_WIRE_TYPE_VARINT:
+			if (!read_varint(&p, end, &n))
+				return STRINGS_BAD;
+			continue;
+		case PROTOBUF_C_WIRE_TYPE_64BIT:
+			if (end - p < 8)
+				return STRINGS_BAD;
+			p += 8;
+			continue;
+		case PROTOBUF_C_WIRE_TYPE_32BIT:
+			if (end - p < 4)
+				return STRINGS_BAD;
+			p += 4;
+			continue;
+		case PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED:
+			break;
+		default:
+			return STRINGS_BAD;
+		}
+		if (!read_varint(&p, end, &n) || n > (uint64_t)(end - p))
+			return STRINGS_BAD;
+		if (key >> 3 <= UINT32_MAX)
+			f = protobuf_c_message_descriptor_get_field(d, (unsigned)(key >> 3));
+		if (f != NULL && f->type == PROTOBUF_C_TYPE_STRING)
+			v = string_bytes(p, (size_t)n);
+		else if (f != NULL && f->type == PROTOBUF_C_TYPE_MESSAGE)
+			v = wire_strings(f->descriptor, p, (size_t)n);
+		if (v == STRINGS_BAD)
+			return v;
+		if (v > worst)
+			worst = v;
+		p += n;
+	}
+	return worst;
+}
+
+/* The verdict on a request that must be canonical (PROTOCOL.md, "Canonical
+ * encoding"): `bad` when it does not parse or a string is not UTF-8, as other
+ * runtimes would refuse it; NON_CANONICAL when its bytes are not the one
+ * encoding of what it holds; OK. */
+static pc_code canonical_verdict(const ProtobufCMessage *m, const uint8_t *buf, size_t len,
+                                 pc_code bad)
+{
+	if (m == NULL)
+		return bad;
+	switch (wire_strings(m->descriptor, buf, len)) {
+	case STRINGS_BAD:
+		return bad;
+	case STRINGS_NUL:
+		return POINTCLEAR__V1__CODE__NON_CANONICAL;
+	case STRINGS_OK:
+		break;
+	}
+	if (has_unknown_fields(m) || !repacks_to(m, buf, len))
+		return POINTCLEAR__V1__CODE__NON_CANONICAL;
+	return POINTCLEAR__V1__CODE__OK;
 }
 
 static void set_code(pc_code *code, pc_code value)
@@ -232,8 +312,13 @@ Pointclear__V1__SignedEvent *pc_signed_event_unpack(const uint8_t *buf, size_t l
 {
 	ProtobufCMessage *m = unpack_bounded(&pointclear__v1__signed_event__descriptor,
 	                                     buf, len);
+	pc_code verdict = canonical_verdict(m, buf, len, POINTCLEAR__V1__CODE__BAD_ENVELOPE);
 
-	set_code(code, m != NULL ? POINTCLEAR__V1__CODE__OK : POINTCLEAR__V1__CODE__BAD_ENVELOPE);
+	set_code(code, verdict);
+	if (verdict != POINTCLEAR__V1__CODE__OK) {
+		free_bounded(m);
+		return NULL;
+	}
 	return (Pointclear__V1__SignedEvent *)m;
 }
 
@@ -246,14 +331,13 @@ Pointclear__V1__Event *pc_event_unpack(const uint8_t *buf, size_t len, pc_code *
 {
 	Pointclear__V1__Event *m = (Pointclear__V1__Event *)
 		unpack_bounded(&pointclear__v1__event__descriptor, buf, len);
-	pc_code verdict = POINTCLEAR__V1__CODE__OK;
+	pc_code verdict;
 
-	if (m == NULL)
+	if (m != NULL && m->body_case == POINTCLEAR__V1__EVENT__BODY__NOT_SET)
 		verdict = POINTCLEAR__V1__CODE__BAD_PAYLOAD;
-	else if (m->body_case == POINTCLEAR__V1__EVENT__BODY__NOT_SET || !strings_are_utf8(&m->base))
-		verdict = POINTCLEAR__V1__CODE__BAD_PAYLOAD;
-	else if (has_unknown_fields(&m->base) || !repacks_to(&m->base, buf, len))
-		verdict = POINTCLEAR__V1__CODE__NON_CANONICAL;
+	else
+		verdict = canonical_verdict(m != NULL ? &m->base : NULL, buf, len,
+		                            POINTCLEAR__V1__CODE__BAD_PAYLOAD);
 	set_code(code, verdict);
 	if (verdict != POINTCLEAR__V1__CODE__OK) {
 		pc_event_free(m);
@@ -263,6 +347,24 @@ Pointclear__V1__Event *pc_event_unpack(const uint8_t *buf, size_t len, pc_code *
 }
 
 void pc_event_free(Pointclear__V1__Event *m)
+{
+	free_bounded(m != NULL ? &m->base : NULL);
+}
+
+Pointclear__V1__Lookup *pc_lookup_unpack(const uint8_t *buf, size_t len, pc_code *code)
+{
+	ProtobufCMessage *m = unpack_bounded(&pointclear__v1__lookup__descriptor, buf, len);
+	pc_code verdict = canonical_verdict(m, buf, len, POINTCLEAR__V1__CODE__BAD_PAYLOAD);
+
+	set_code(code, verdict);
+	if (verdict != POINTCLEAR__V1__CODE__OK) {
+		free_bounded(m);
+		return NULL;
+	}
+	return (Pointclear__V1__Lookup *)m;
+}
+
+void pc_lookup_free(Pointclear__V1__Lookup *m)
 {
 	free_bounded(m != NULL ? &m->base : NULL);
 }
@@ -347,12 +449,16 @@ const char *pc_code_message(pc_code code)
 		return "the frame's message type is not one the daemon accepts";
 	case POINTCLEAR__V1__CODE__FRAME_TIMEOUT:
 		return "the frame was not complete within the frame timeout";
+	case POINTCLEAR__V1__CODE__DUPLICATE_REQUEST_ID:
+		return "a request with this id is still unanswered on this connection";
+	case POINTCLEAR__V1__CODE__UNEXPECTED_BODY:
+		return "a PING frame must have an empty body";
 	case POINTCLEAR__V1__CODE__BAD_ENVELOPE:
 		return "the submitted SignedEvent could not be parsed";
 	case POINTCLEAR__V1__CODE__BAD_PAYLOAD:
-		return "the signed payload is not a parseable Event with a body";
+		return "the signed payload is not an Event with a body, or the Lookup does not parse";
 	case POINTCLEAR__V1__CODE__NON_CANONICAL:
-		return "the signed payload is not the canonical encoding of its Event";
+		return "the request is not in the canonical encoding";
 	case POINTCLEAR__V1__CODE__MISSING_FIELD:
 		return "a required field of the event is missing";
 	case POINTCLEAR__V1__CODE__INVALID_FIELD:
@@ -385,6 +491,8 @@ const char *pc_code_message(pc_code code)
 		return "the amount exceeds the per-event maximum or would overflow a balance";
 	case POINTCLEAR__V1__CODE__CONFLICT:
 		return "this event id was already used with different signed bytes";
+	case POINTCLEAR__V1__CODE__NOT_FOUND:
+		return "no entry of this merchant has this event id";
 	case POINTCLEAR__V1__CODE__INSUFFICIENT_POINTS:
 		return "the member's spendable points do not cover the amount";
 	case POINTCLEAR__V1__CODE__HOLD_NOT_FOUND:

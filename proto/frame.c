@@ -73,8 +73,10 @@ const char *pc_msg_type_name(uint8_t type)
 	switch (type) {
 	case PC_MSG_SUBMIT: return "SUBMIT";
 	case PC_MSG_PING: return "PING";
+	case PC_MSG_LOOKUP: return "LOOKUP";
 	case PC_MSG_SUBMIT_RESULT: return "SUBMIT_RESULT";
 	case PC_MSG_PONG: return "PONG";
+	case PC_MSG_LOOKUP_RESULT: return "LOOKUP_RESULT";
 	case PC_MSG_PROTOCOL_ERROR: return "PROTOCOL_ERROR";
 	default: return "unknown";
 	}

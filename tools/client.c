@@ -1,6 +1,7 @@
 /* client.c - a blocking mTLS client of the pointclear protocol (see client.h). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -24,6 +25,8 @@
 #include "client.h"
 #include "pointclear/codec.h"
 #include "pointclear/frame.h"
+#include "pointclear/leaf.h"
+#include "pointclear/receipt_check.h"
 #include "pointclear/sign.h"
 
 /* Room for one whole frame of the largest size, plus what a read may bring. */
@@ -408,4 +411,189 @@ int pc_load_public_key(const char *path, uint8_t pk[32], char *err, size_t errle
 	}
 	EVP_PKEY_free(k);
 	return 0;
+}
+
+int pc_client_parse_server(const char *s, char *host, size_t hostlen, int *port)
+{
+	const char *colon, *end;
+	long p = 7443;
+
+	if (s[0] == '[') {
+		end = strchr(s, ']');
+		if (!end)
+			return -1;
+		colon = end[1] == ':' ? end + 1 : NULL;
+		if (end[1] && !colon)
+			return -1;
+		s++;
+	} else {
+		colon = strrchr(s, ':');
+		end = colon ? colon : s + strlen(s);
+	}
+	if (end == s || (size_t)(end - s) >= hostlen)
+		return -1;
+	if (colon) {
+		char *stop;
+
+		if (colon[1] < '0' || colon[1] > '9')
+			return -1;
+		errno = 0;
+		p = strtol(colon + 1, &stop, 10);
+		if (errno || *stop || p < 1 || p > 65535)
+			return -1;
+	}
+	memcpy(host, s, (size_t)(end - s));
+	host[end - s] = '\0';
+	*port = (int)p;
+	return 0;
+}
+
+int pc_client_lookup(struct pc_client *c, uint64_t request_id, const char *event_id,
+                     Pointclear__V1__SubmitResult **result, int *protocol_error,
+                     char *err, size_t errlen)
+{
+	Pointclear__V1__Lookup l = POINTCLEAR__V1__LOOKUP__INIT;
+	size_t len;
+	uint8_t *body;
+	int rc;
+
+	*result = NULL;
+	*protocol_error = 0;
+	l.event_id = (char *)event_id;
+	body = pc_pack(&l.base, &len);
+	if (!body) {
+		snprintf(err, errlen, "cannot encode the Lookup");
+		return -1;
+	}
+	rc = pc_client_send_frame(c, PC_MSG_LOOKUP, request_id, body, len);
+	free(body);
+	if (rc != 0) {
+		snprintf(err, errlen, "sending failed");
+		return -1;
+	}
+	for (;;) {
+		uint8_t type;
+		uint64_t id;
+
+		rc = pc_client_read_frame(c, &type, &id, &body, &len);
+		if (rc != 0) {
+			snprintf(err, errlen, "%s", rc > 0 ? "connection closed by the daemon"
+			                                   : "reading failed (timeout or bad frame)");
+			return -1;
+		}
+		if (type == PC_MSG_PROTOCOL_ERROR && (id == request_id || id == 0)) {
+			Pointclear__V1__ProtocolError *pe = pc_protocol_error_unpack(body, len);
+
+			free(body);
+			if (!pe) {
+				snprintf(err, errlen, "a PROTOCOL_ERROR that does not parse");
+				return -1;
+			}
+			*protocol_error = (int)pe->code;
+			snprintf(err, errlen, "protocol error %s: %s", pc_code_name(pe->code),
+			         *pe->message ? pe->message : pc_code_message(pe->code));
+			pc_protocol_error_free(pe);
+			return 1;
+		}
+		if (type != PC_MSG_LOOKUP_RESULT || id != request_id) {
+			free(body);
+			continue;
+		}
+		*result = pc_submit_result_unpack(body, len);
+		free(body);
+		if (!*result) {
+			snprintf(err, errlen, "a LOOKUP_RESULT that does not parse");
+			return -1;
+		}
+		return 0;
+	}
+}
+
+const char *pc_client_check_receipt(const Pointclear__V1__SubmitResult *r,
+                                    const uint8_t operator_pk[32],
+                                    const char *operator_key_id,
+                                    struct pc_receipt_cache *cache, const char *alliance,
+                                    const char *merchant, const char *event_id,
+                                    const uint8_t *envelope, size_t envelope_len,
+                                    Pointclear__V1__ReceiptBody **body)
+{
+	const Pointclear__V1__Receipt *rc = r->receipt;
+	const Pointclear__V1__ReceiptBody *b;
+	const Pointclear__V1__Decision *dec;
+	const char *why;
+
+	*body = NULL;
+	if (!rc)
+		return "no receipt";
+	if (strcmp(rc->key_id, operator_key_id) != 0)
+		return "signed by another key than the operator's";
+	if ((why = pc_receipt_check(rc, operator_pk, cache, body)) != NULL)
+		return why;
+	b = *body;
+	why = NULL;
+	if (strcmp(b->alliance_id, alliance) != 0 || strcmp(b->merchant_id, merchant) != 0 ||
+	    strcmp(b->event_id, event_id) != 0)
+		why = "receipt is for another event";
+	else if (!(dec = b->decision))
+		why = "receipt has no decision";
+	else if (dec->code != r->code)
+		why = "receipt code differs from the answer's";
+	else if (b->leaf_hash.len != PC_HASH_SIZE)
+		why = "receipt leaf hash has the wrong size";
+	else if (envelope && r->disposition == POINTCLEAR__V1__DISPOSITION__RECORDED) {
+		struct pc_leaf leaf = {
+			.alliance_id = alliance,
+			.sequence = b->sequence,
+			.accepted_at_us = b->accepted_at_us,
+			.envelope = envelope,
+			.envelope_len = envelope_len,
+			.decision = {
+				.status = (uint8_t)dec->status,
+				.code = (uint16_t)dec->code,
+				.balance = dec->balance,
+				.available = dec->available,
+				.amount = dec->amount,
+				.remaining = dec->remaining,
+				.hold_expires_at_us = dec->hold_expires_at_us,
+			},
+		};
+		uint8_t h[PC_HASH_SIZE];
+
+		if (pc_leaf_hash(h, &leaf) != 0 ||
+		    sodium_memcmp(h, b->leaf_hash.data, PC_HASH_SIZE) != 0)
+			why = "leaf hash does not match the event sent and the decision";
+	}
+	if (why) {
+		pc_receipt_body_free(*body);
+		*body = NULL;
+	}
+	return why;
+}
+
+static const char *enum_name(const ProtobufCEnumDescriptor *d, int value, const char *unset)
+{
+	const ProtobufCEnumValue *v;
+
+	if (value == 0)
+		return unset;
+	v = protobuf_c_enum_descriptor_get_value(d, value);
+	return v ? v->name : "UNKNOWN";
+}
+
+void pc_client_result_line(char *buf, size_t buflen, const Pointclear__V1__SubmitResult *r,
+                           const Pointclear__V1__ReceiptBody *body)
+{
+	const Pointclear__V1__Decision *d = body ? body->decision : NULL;
+	char seq[24] = "-", bal[24] = "-", avail[24] = "-";
+
+	if (d) {
+		snprintf(seq, sizeof seq, "%" PRIu64, body->sequence);
+		snprintf(bal, sizeof bal, "%" PRId64, d->balance);
+		snprintf(avail, sizeof avail, "%" PRId64, d->available);
+	}
+	snprintf(buf, buflen, "%s %s %s seq=%s balance=%s available=%s %s",
+	         enum_name(&pointclear__v1__disposition__descriptor, r->disposition, "UNSPECIFIED"),
+	         d ? enum_name(&pointclear__v1__status__descriptor, d->status, "-") : "-",
+	         pc_code_name(r->code), seq, bal, avail,
+	         r->message && *r->message ? r->message : pc_code_message(r->code));
 }

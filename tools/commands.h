@@ -28,6 +28,7 @@ int cmd_merchant(struct pc_cli *ctx, int argc, char **argv);
 int cmd_terms(struct pc_cli *ctx, int argc, char **argv);
 int cmd_member(struct pc_cli *ctx, int argc, char **argv);
 int cmd_submit(struct pc_cli *ctx, int argc, char **argv);
+int cmd_lookup(struct pc_cli *ctx, int argc, char **argv);
 int cmd_balance(struct pc_cli *ctx, int argc, char **argv);
 int cmd_simulate(struct pc_cli *ctx, int argc, char **argv);
 int cmd_bench(struct pc_cli *ctx, int argc, char **argv);

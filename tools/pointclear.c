@@ -29,6 +29,7 @@ static const struct subcommand subcommands[] = {
 	{"terms", cmd_terms, "set a merchant's contract terms"},
 	{"member", cmd_member, "enrol members"},
 	{"submit", cmd_submit, "sign and submit JSON-lines events to the daemon"},
+	{"lookup", cmd_lookup, "ask the daemon for the stored decision of an event id"},
 	{"balance", cmd_balance, "merchant positions, member balances, conservation check"},
 	{"simulate", cmd_simulate, "generate and submit a simulated workload"},
 	{"bench", cmd_bench, "measure the daemon: throughput, latency, CPU, memory, limits"},

@@ -5,8 +5,10 @@
 
 #include <sodium.h>
 
+#include "canon_variants.h"
 #include "pbjson.h"
 #include "pointclear/codec.h"
+#include "pointclear/frame.h"
 #include "pointclear/leaf.h"
 #include "pointclear/merkle.h"
 #include "pointclear/receipt_check.h"
@@ -313,6 +315,269 @@ static void add_bad_envelopes(json_object *arr)
 		add_str(o, "envelope", bad[i].hex);
 		json_object_array_add(arr, o);
 	}
+}
+
+/* Cases added with the canonical envelope (PROTOCOL.md "Canonical encoding"), after
+ * all of the above so that those keep their places. */
+static void add_canonical_rule(json_object *arr, const struct key *k)
+{
+	struct sample s;
+	size_t len;
+	uint8_t *payload, sig[PC_SIG_SIZE];
+	struct env_parts parts;
+
+	for (size_t i = 0; i < PAYLOAD_VARIANT_COUNT; i++) {
+		struct pbw w = { 0 };
+
+		payload_variants[i].build(&w);
+		sign(sig, w.buf, w.len, k);
+		json_object_array_add(arr, ev_json(&(struct ev){
+			.name = payload_variants[i].name,
+			.description = payload_variants[i].description,
+			.verdict = payload_variants[i].expect == POINTCLEAR__V1__CODE__NON_CANONICAL
+			           ? "non_canonical" : "bad_payload",
+			.key_id = k->id, .payload = w.buf, .payload_len = w.len, .signature = sig,
+			.signed_by = k->id }));
+		free(w.buf);
+	}
+
+	/* A oneof member set to its default value is written out, and valid. */
+	{
+		static const char *const names[2] = { "oneof_sequence_zero", "oneof_empty_body" };
+		static const char *const descriptions[2] = {
+			"a void of the hold at sequence 0: the oneof member is written although 0",
+			"an earn with an empty Earn body: parses and is canonical (the daemon then "
+			"answers MISSING_FIELD for its member)",
+		};
+
+		for (int i = 0; i < 2; i++) {
+			Pointclear__V1__Event *back;
+			Pointclear__V1__Earn empty = POINTCLEAR__V1__EARN__INIT;
+			Pointclear__V1__Void v = POINTCLEAR__V1__VOID__INIT;
+			Pointclear__V1__EventRef ref = POINTCLEAR__V1__EVENT_REF__INIT;
+
+			sample_init(&s, i == 0 ? SAMPLE_VOID : SAMPLE_EARN);
+			if (i == 0) {
+				ref.target_case = POINTCLEAR__V1__EVENT_REF__TARGET_SEQUENCE;
+				ref.sequence = 0;
+				v.hold = &ref;
+				s.event.void_ = &v;
+			} else {
+				s.event.earn = &empty;
+			}
+			payload = pc_pack(&s.event.base, &len);
+			back = pc_event_unpack(payload, len, NULL);
+			if (payload == NULL || back == NULL)
+				abort();
+			sign(sig, payload, len, k);
+			json_object_array_add(arr, ev_json(&(struct ev){
+				.name = names[i], .description = descriptions[i], .verdict = "valid",
+				.key_id = k->id, .payload = payload, .payload_len = len,
+				.signature = sig, .signed_by = k->id,
+				.event = pbjson_from_message(&back->base) }));
+			pc_event_free(back);
+			free(payload);
+		}
+	}
+
+	/* Envelopes around the valid, signed earn: the refusal is the envelope's. */
+	sample_init(&s, SAMPLE_EARN);
+	payload = pc_pack(&s.event.base, &len);
+	sign(sig, payload, len, k);
+	parts = (struct env_parts){ payload, len, k->id, sig };
+	for (size_t i = 0; i < ENV_VARIANT_COUNT; i++) {
+		json_object *o = json_object_new_object();
+		struct pbw w = { 0 };
+
+		env_variants[i].build(&w, &parts);
+		add_str(o, "name", env_variants[i].name);
+		add_str(o, "description", env_variants[i].description);
+		add_str(o, "verdict", env_variants[i].expect == POINTCLEAR__V1__CODE__NON_CANONICAL
+		                      ? "non_canonical_envelope" : "bad_envelope");
+		add_hex(o, "envelope", w.buf, w.len);
+		json_object_array_add(arr, o);
+		free(w.buf);
+	}
+	free(payload);
+}
+
+/* ------------------------------------------------------------ frames */
+
+/* A whole frame, header and body, as a hex string. */
+static json_object *frame_json(uint8_t type, uint64_t request_id, const uint8_t *body,
+                               size_t body_len)
+{
+	uint8_t *frame = malloc(PC_FRAME_HEADER_SIZE + body_len);
+	char *hex;
+	json_object *o;
+
+	if (frame == NULL)
+		abort();
+	pc_frame_header_encode(frame, type, request_id, body_len);
+	if (body_len > 0)
+		memcpy(frame + PC_FRAME_HEADER_SIZE, body, body_len);
+	hex = hex_encode(frame, PC_FRAME_HEADER_SIZE + body_len);
+	o = json_object_new_string(hex);
+	free(hex);
+	free(frame);
+	return o;
+}
+
+static void add_frame(json_object *o, const char *name, uint8_t type, uint64_t request_id,
+                      const uint8_t *body, size_t body_len)
+{
+	json_object_object_add(o, name, frame_json(type, request_id, body, body_len));
+}
+
+static const char *verdict_name(pc_code code)
+{
+	switch (code) {
+	case POINTCLEAR__V1__CODE__OK: return "valid";
+	case POINTCLEAR__V1__CODE__NON_CANONICAL: return "non_canonical";
+	case POINTCLEAR__V1__CODE__BAD_PAYLOAD: return "bad_payload";
+	default: abort();
+	}
+}
+
+/* LOOKUP request frames and the verdict on their bodies. */
+static json_object *lookups_json(void)
+{
+	json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < LOOKUP_VARIANT_COUNT; i++) {
+		const struct lookup_variant *v = &lookup_variants[i];
+		json_object *o = json_object_new_object();
+		struct pbw w = { 0 };
+
+		v->build(&w);
+		add_str(o, "name", v->name);
+		add_str(o, "description", v->description);
+		add_str(o, "verdict", verdict_name(v->expect));
+		if (v->event_id != NULL)
+			add_str(o, "event_id", v->event_id);
+		add_hex(o, "body", w.buf, w.len);
+		add_i64(o, "request_id", (int64_t)(i + 1));
+		add_frame(o, "frame", PC_MSG_LOOKUP, i + 1, w.buf, w.len);
+		json_object_array_add(arr, o);
+		free(w.buf);
+	}
+	return arr;
+}
+
+static const char *enum_name(const ProtobufCEnumDescriptor *d, int value)
+{
+	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(d, value);
+
+	if (v == NULL)
+		abort();
+	return v->name;
+}
+
+/* One LOOKUP and its LOOKUP_RESULT. */
+static json_object *lookup_result_json(const char *name, const char *description,
+                                       const char *event_id, uint64_t request_id,
+                                       const Pointclear__V1__SubmitResult *sr,
+                                       const int64_t *sequence)
+{
+	Pointclear__V1__Lookup l = POINTCLEAR__V1__LOOKUP__INIT;
+	json_object *o = json_object_new_object();
+	size_t body_len, result_len;
+	uint8_t *body, *result;
+
+	l.event_id = (char *)event_id;
+	body = pc_pack(&l.base, &body_len);
+	result = pc_pack(&sr->base, &result_len);
+	if (body == NULL || result == NULL)
+		abort();
+	add_str(o, "name", name);
+	add_str(o, "description", description);
+	add_str(o, "event_id", event_id);
+	add_i64(o, "request_id", (int64_t)request_id);
+	add_frame(o, "request", PC_MSG_LOOKUP, request_id, body, body_len);
+	add_str(o, "disposition", enum_name(&pointclear__v1__disposition__descriptor,
+	                                    sr->disposition));
+	add_str(o, "code", enum_name(&pointclear__v1__code__descriptor, sr->code));
+	if (sequence != NULL)
+		add_i64(o, "sequence", *sequence);
+	add_str(o, "message", sr->message);
+	add_hex(o, "result", result, result_len);
+	add_frame(o, "answer", PC_MSG_LOOKUP_RESULT, request_id, result, result_len);
+	free(body);
+	free(result);
+	return o;
+}
+
+/* A refusal or retry answer, as the daemon packs one with its default message. */
+static json_object *lookup_refused_json(const char *name, const char *description,
+                                        const char *event_id, uint64_t request_id,
+                                        Pointclear__V1__Disposition disposition, pc_code code)
+{
+	Pointclear__V1__SubmitResult sr = POINTCLEAR__V1__SUBMIT_RESULT__INIT;
+
+	sr.disposition = disposition;
+	sr.code = code;
+	sr.message = (char *)pc_code_message(code);
+	return lookup_result_json(name, description, event_id, request_id, &sr, NULL);
+}
+
+/* PROTOCOL_ERROR answers to frames that are requests in no state. */
+static json_object *protocol_errors_json(const struct key *k)
+{
+	json_object *arr = json_object_new_array(), *o, *reqs;
+	Pointclear__V1__ProtocolError pe = POINTCLEAR__V1__PROTOCOL_ERROR__INIT;
+	Pointclear__V1__SignedEvent se = POINTCLEAR__V1__SIGNED_EVENT__INIT;
+	struct sample s;
+	uint8_t *payload, *env, *err, sig[PC_SIG_SIZE];
+	size_t len, env_len, err_len;
+
+	sample_init(&s, SAMPLE_EARN);
+	payload = pc_pack(&s.event.base, &len);
+	sign(sig, payload, len, k);
+	se.payload = (ProtobufCBinaryData){ len, payload };
+	se.key_id = (char *)k->id;
+	se.signature = (ProtobufCBinaryData){ PC_SIG_SIZE, sig };
+	env = pc_pack(&se.base, &env_len);
+
+	pe.code = POINTCLEAR__V1__CODE__DUPLICATE_REQUEST_ID;
+	pe.message = (char *)pc_code_message(pe.code);
+	err = pc_pack(&pe.base, &err_len);
+	if (env == NULL || err == NULL)
+		abort();
+	o = json_object_new_object();
+	reqs = json_object_new_array();
+	add_str(o, "name", "duplicate_request_id");
+	add_str(o, "description", "two SUBMIT frames with request id 9, the second sent "
+	        "before the first was answered: the second is not processed");
+	json_object_array_add(reqs, frame_json(PC_MSG_SUBMIT, 9, env, env_len));
+	json_object_array_add(reqs, frame_json(PC_MSG_SUBMIT, 9, env, env_len));
+	json_object_object_add(o, "requests", reqs);
+	add_str(o, "code", enum_name(&pointclear__v1__code__descriptor, pe.code));
+	add_str(o, "message", pe.message);
+	add_frame(o, "answer", PC_MSG_PROTOCOL_ERROR, 9, err, err_len);
+	add_str(o, "connection", "kept");
+	json_object_array_add(arr, o);
+	free(err);
+
+	pe.code = POINTCLEAR__V1__CODE__UNEXPECTED_BODY;
+	pe.message = (char *)pc_code_message(pe.code);
+	err = pc_pack(&pe.base, &err_len);
+	if (err == NULL)
+		abort();
+	o = json_object_new_object();
+	reqs = json_object_new_array();
+	add_str(o, "name", "ping_with_body");
+	add_str(o, "description", "a PING of request id 10 with a one-byte body: no PONG");
+	json_object_array_add(reqs, frame_json(PC_MSG_PING, 10, (const uint8_t *)"\0", 1));
+	json_object_object_add(o, "requests", reqs);
+	add_str(o, "code", enum_name(&pointclear__v1__code__descriptor, pe.code));
+	add_str(o, "message", pe.message);
+	add_frame(o, "answer", PC_MSG_PROTOCOL_ERROR, 10, err, err_len);
+	add_str(o, "connection", "kept");
+	json_object_array_add(arr, o);
+	free(err);
+	free(env);
+	free(payload);
+	return arr;
 }
 
 /* ------------------------------------------------------------ receipt trees */
@@ -665,7 +930,69 @@ static json_object *refused_json(struct rtree t[TREE_COUNT], const struct key *m
 	return arr;
 }
 
-static json_object *receipt_trees_json(const struct key *merchant)
+/* The receipt of entry i of tree t, packed as rtree_json packs it. */
+static uint8_t *tree_receipt(const struct rtree *t, size_t i, const struct key *op, size_t *len)
+{
+	uint8_t steps[PC_MERKLE_MAX_PATH][PC_HASH_SIZE];
+	size_t n = pc_merkle_path(&t->merkle, i, steps);
+
+	return pack_receipt(t->body[i], t->body_len[i], op->id, t->sig, t->head, t->head_len,
+	                    steps, n, len);
+}
+
+/* LOOKUP answers over the ledger of receipt_trees: what a resubmission of the
+ * entry's bytes gets, REPLAYED with the original receipt, or a refusal. */
+static json_object *lookup_results_json(struct rtree t[TREE_COUNT], const struct key *op)
+{
+	static const struct {
+		const char *name, *description;
+		int tree;
+		size_t index;
+	} found[] = {
+		{ "found_approved", "sequence 0 (the earn, approved): REPLAYED, its receipt", 0, 0 },
+		{ "found_declined", "sequence 5 (a capture, declined HOLD_CAPTURED): REPLAYED, its "
+		  "receipt; the code is the decision's", 2, 1 },
+	};
+	json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < sizeof(found) / sizeof(found[0]); i++) {
+		const struct rtree *tr = &t[found[i].tree];
+		size_t idx = found[i].index, rc_len;
+		int64_t seq = (int64_t)(tr->first + idx);
+		uint8_t *rc = tree_receipt(tr, idx, op, &rc_len);
+		Pointclear__V1__Receipt *receipt = pointclear__v1__receipt__unpack(NULL, rc_len, rc);
+		Pointclear__V1__SubmitResult sr = POINTCLEAR__V1__SUBMIT_RESULT__INIT;
+		const struct pc_leaf_decision *d = &entries[seq].d;
+
+		if (receipt == NULL)
+			abort();
+		sr.disposition = POINTCLEAR__V1__DISPOSITION__REPLAYED;
+		sr.code = (pc_code)d->code;
+		/* the daemon's message for a decided entry */
+		sr.message = (char *)(d->code == 0 ? "approved" : pc_code_message(sr.code));
+		sr.receipt = receipt;
+		json_object_array_add(arr, lookup_result_json(found[i].name, found[i].description,
+		                                              tr->event_id[idx], 100 + i, &sr, &seq));
+		pointclear__v1__receipt__free_unpacked(receipt, NULL);
+		free(rc);
+	}
+	json_object_array_add(arr, lookup_refused_json("not_found", "no entry of this merchant "
+	                      "has event id e-9999", "e-9999", 110,
+	                      POINTCLEAR__V1__DISPOSITION__REJECTED, POINTCLEAR__V1__CODE__NOT_FOUND));
+	json_object_array_add(arr, lookup_refused_json("missing_event_id", "an empty Lookup body",
+	                      "", 111, POINTCLEAR__V1__DISPOSITION__REJECTED,
+	                      POINTCLEAR__V1__CODE__MISSING_FIELD));
+	json_object_array_add(arr, lookup_refused_json("invalid_event_id", "an event id with a "
+	                      "space, not an identifier", "e 1", 112,
+	                      POINTCLEAR__V1__DISPOSITION__REJECTED, POINTCLEAR__V1__CODE__INVALID_FIELD));
+	json_object_array_add(arr, lookup_refused_json("shutting_down", "asked during the drain "
+	                      "window of a shutdown", "e-0001", 113,
+	                      POINTCLEAR__V1__DISPOSITION__RETRYABLE,
+	                      POINTCLEAR__V1__CODE__SHUTTING_DOWN));
+	return arr;
+}
+
+static json_object *receipt_trees_json(const struct key *merchant, json_object **lookup_results)
 {
 	json_object *o = json_object_new_object(), *k = json_object_new_object();
 	json_object *arr = json_object_new_array();
@@ -686,6 +1013,7 @@ static json_object *receipt_trees_json(const struct key *merchant)
 	}
 	json_object_object_add(o, "trees", arr);
 	json_object_object_add(o, "refused", refused_json(t, merchant, &op));
+	*lookup_results = lookup_results_json(t, &op);
 	for (int i = 0; i < TREE_COUNT; i++)
 		rtree_free(&t[i]);
 	return o;
@@ -694,7 +1022,7 @@ static json_object *receipt_trees_json(const struct key *merchant)
 int main(int argc, char **argv)
 {
 	struct key keys[KEY_COUNT];
-	json_object *root, *events;
+	json_object *root, *events, *lookup_results;
 	FILE *out = stdout;
 
 	if (sodium_init() < 0)
@@ -715,8 +1043,12 @@ int main(int argc, char **argv)
 	add_bad_signatures(events, keys);
 	add_variants(events, &keys[0]);
 	add_bad_envelopes(events);
+	add_canonical_rule(events, &keys[0]);
 	json_object_object_add(root, "events", events);
-	json_object_object_add(root, "receipt_trees", receipt_trees_json(&keys[0]));
+	json_object_object_add(root, "receipt_trees", receipt_trees_json(&keys[0], &lookup_results));
+	json_object_object_add(root, "lookups", lookups_json());
+	json_object_object_add(root, "lookup_results", lookup_results);
+	json_object_object_add(root, "protocol_errors", protocol_errors_json(&keys[0]));
 	fprintf(out, "%s\n", json_object_to_json_string_ext(root,
 		JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(root);

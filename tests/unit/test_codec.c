@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "canon_variants.h"
 #include "pointclear/codec.h"
 #include "pbwrite.h"
 #include "samples.h"
@@ -442,6 +443,290 @@ static void test_garbage_events(void **state)
 	}
 }
 
+static const uint8_t fake_sig[64] = { 0x5a, 0x5a, 0x5a, 0x5a };
+
+/* The envelope of the earn sample, as canon_variants.h's builders take it. */
+static struct env_parts earn_parts(uint8_t **payload)
+{
+	struct sample s;
+	size_t len;
+
+	sample_init(&s, SAMPLE_EARN);
+	*payload = pc_pack(&s.event.base, &len);
+	assert_non_null(*payload);
+	return (struct env_parts){ *payload, len, "21fe31dfa154a261", fake_sig };
+}
+
+static void test_envelope_canonical_base(void **state)
+{
+	Pointclear__V1__SignedEvent se = POINTCLEAR__V1__SIGNED_EVENT__INIT;
+	struct pbw w = { 0 };
+	uint8_t *payload, *packed;
+	struct env_parts p = earn_parts(&payload);
+	pc_code code = POINTCLEAR__V1__CODE__INTERNAL;
+	Pointclear__V1__SignedEvent *back;
+	size_t len;
+
+	(void)state;
+	e_canonical(&w, &p);
+	se.payload = (ProtobufCBinaryData){ p.payload_len, payload };
+	se.key_id = (char *)p.key_id;
+	se.signature = (ProtobufCBinaryData){ 64, (uint8_t *)fake_sig };
+	packed = pc_pack(&se.base, &len);
+	assert_int_equal(len, w.len);
+	assert_memory_equal(packed, w.buf, len);
+	back = pc_signed_event_unpack(w.buf, w.len, &code);
+	assert_non_null(back);
+	assert_int_equal(code, POINTCLEAR__V1__CODE__OK);
+	pc_signed_event_free(back);
+	free(packed);
+	free(payload);
+	free(w.buf);
+}
+
+/* Each refused envelope gets its code; the non-canonical ones are valid protobuf
+ * that plain protobuf-c takes, and that the daemon recorded before this check. */
+static void test_envelope_variants(void **state)
+{
+	uint8_t *payload;
+	struct env_parts p = earn_parts(&payload);
+
+	(void)state;
+	for (size_t i = 0; i < ENV_VARIANT_COUNT; i++) {
+		struct pbw w = { 0 };
+		pc_code code = POINTCLEAR__V1__CODE__OK;
+		Pointclear__V1__SignedEvent *raw;
+
+		env_variants[i].build(&w, &p);
+		if (pc_signed_event_unpack(w.buf, w.len, &code) != NULL ||
+		    code != env_variants[i].expect)
+			fail_msg("%s: got %s, want %s", env_variants[i].name, pc_code_name(code),
+			         pc_code_name(env_variants[i].expect));
+		raw = pointclear__v1__signed_event__unpack(NULL, w.len, w.buf);
+		if (env_variants[i].expect == POINTCLEAR__V1__CODE__NON_CANONICAL)
+			assert_non_null(raw);
+		if (raw != NULL)
+			pointclear__v1__signed_event__free_unpacked(raw, NULL);
+		/* NULL for the code is allowed here too */
+		assert_null(pc_signed_event_unpack(w.buf, w.len, NULL));
+		free(w.buf);
+	}
+	free(payload);
+}
+
+static void test_payload_variants(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < PAYLOAD_VARIANT_COUNT; i++) {
+		struct pbw w = { 0 };
+		pc_code code = POINTCLEAR__V1__CODE__OK;
+
+		payload_variants[i].build(&w);
+		if (pc_event_unpack(w.buf, w.len, &code) != NULL || code != payload_variants[i].expect)
+			fail_msg("%s: got %s, want %s", payload_variants[i].name, pc_code_name(code),
+			         pc_code_name(payload_variants[i].expect));
+		free(w.buf);
+	}
+}
+
+static void test_lookup_variants(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < LOOKUP_VARIANT_COUNT; i++) {
+		const struct lookup_variant *v = &lookup_variants[i];
+		struct pbw w = { 0 };
+		pc_code code = POINTCLEAR__V1__CODE__INTERNAL;
+		Pointclear__V1__Lookup *l;
+
+		v->build(&w);
+		l = pc_lookup_unpack(w.buf, w.len, &code);
+		if (code != v->expect)
+			fail_msg("%s: got %s, want %s", v->name, pc_code_name(code),
+			         pc_code_name(v->expect));
+		if (v->expect == POINTCLEAR__V1__CODE__OK) {
+			size_t len;
+			uint8_t *again;
+
+			assert_non_null(l);
+			assert_string_equal(l->event_id, v->event_id);
+			again = pc_pack(&l->base, &len);
+			assert_int_equal(len, w.len);
+			if (len > 0)
+				assert_memory_equal(again, w.buf, len);
+			free(again);
+		} else {
+			assert_null(l);
+		}
+		pc_lookup_free(l);
+		free(w.buf);
+	}
+}
+
+/* The same Lookup from protobuf-c's own encoder: what a client sends. */
+static void test_lookup_known_bytes(void **state)
+{
+	Pointclear__V1__Lookup l = POINTCLEAR__V1__LOOKUP__INIT;
+	size_t len;
+	uint8_t *buf;
+
+	(void)state;
+	l.event_id = "e-0001";
+	buf = pc_pack(&l.base, &len);
+	assert_bytes_hex(buf, len, "0a06" "652d30303031");
+	free(buf);
+	l.event_id = "";
+	buf = pc_pack(&l.base, &len);
+	assert_int_equal(len, 0);
+	free(buf);
+}
+
+/* A string is judged on its bytes as received, not on what protobuf-c keeps of
+ * it (everything up to the first NUL): UTF-8 first, then NUL. */
+static void test_strings_judged_on_bytes(void **state)
+{
+	static const struct {
+		const char *bytes;
+		size_t len;
+		pc_code expect;
+	} cases[] = {
+		{ "ab\0\xff", 4, POINTCLEAR__V1__CODE__BAD_PAYLOAD },      /* not UTF-8 after a NUL */
+		{ "ab\0cd", 5, POINTCLEAR__V1__CODE__NON_CANONICAL },      /* UTF-8 with a NUL */
+		{ "\0", 1, POINTCLEAR__V1__CODE__NON_CANONICAL },
+		{ "e-\xe2\x82", 4, POINTCLEAR__V1__CODE__BAD_PAYLOAD },    /* cut off at the end */
+		{ "e-\xc0\x80", 4, POINTCLEAR__V1__CODE__BAD_PAYLOAD },    /* overlong NUL */
+		{ "e-\xf4\x90\x80\x80", 6, POINTCLEAR__V1__CODE__BAD_PAYLOAD },  /* > U+10FFFF */
+		{ "e-\xe2\x82\xac", 5, POINTCLEAR__V1__CODE__OK },         /* U+20AC */
+		{ "e-\xf0\x9f\x98\x80", 6, POINTCLEAR__V1__CODE__OK },     /* U+1F600 */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct pbw w = { 0 };
+		pc_code code = POINTCLEAR__V1__CODE__INTERNAL;
+		Pointclear__V1__Event *e;
+
+		v_head(&w, 1, 2);
+		pbw_len(&w, 3, cases[i].bytes, cases[i].len);
+		v_head(&w, 4, 6);
+		v_earn_field(&w);
+		e = pc_event_unpack(w.buf, w.len, &code);
+		if (code != cases[i].expect)
+			fail_msg("case %zu: got %s, want %s", i, pc_code_name(code),
+			         pc_code_name(cases[i].expect));
+		assert_true((e != NULL) == (cases[i].expect == POINTCLEAR__V1__CODE__OK));
+		pc_event_free(e);
+		free(w.buf);
+	}
+}
+
+/* Every occurrence of a string counts, also one that a later one overrides. */
+static void test_overridden_string_still_checked(void **state)
+{
+	struct pbw w = { 0 };
+	pc_code code = POINTCLEAR__V1__CODE__OK;
+
+	(void)state;
+	pbw_len(&w, 1, "\xff", 1);
+	v_head(&w, 1, 6);
+	v_earn_field(&w);
+	assert_null(pc_event_unpack(w.buf, w.len, &code));
+	assert_int_equal(code, POINTCLEAR__V1__CODE__BAD_PAYLOAD);
+	free(w.buf);
+}
+
+/* A oneof member set to its default value is present, written out and canonical:
+ * a reference to sequence 0, an empty event id reference, an empty body. What
+ * they mean is the daemon's to decide (entry 0, INVALID_FIELD, MISSING_FIELD). */
+static void test_oneof_member_default(void **state)
+{
+	static const char *const hex[] = {
+		"0a02616c" "7204" "0a02" "1000",   /* void { hold { sequence: 0 } } */
+		"0a02616c" "7204" "0a02" "0a00",   /* void { hold { event_id: "" } } */
+		"0a02616c" "5200",                 /* earn {} */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(hex) / sizeof(hex[0]); i++) {
+		size_t len, len2;
+		uint8_t *b = hex_decode(hex[i], &len), *again;
+		pc_code code = POINTCLEAR__V1__CODE__INTERNAL;
+		Pointclear__V1__Event *e = pc_event_unpack(b, len, &code);
+
+		if (e == NULL)
+			fail_msg("%s: %s", hex[i], pc_code_name(code));
+		again = pc_pack(&e->base, &len2);
+		assert_int_equal(len2, len);
+		assert_memory_equal(again, b, len);
+		if (i < 2) {
+			assert_int_equal(e->void_->hold->target_case,
+			                 i == 0 ? POINTCLEAR__V1__EVENT_REF__TARGET_SEQUENCE
+			                        : POINTCLEAR__V1__EVENT_REF__TARGET_EVENT_ID);
+		} else {
+			assert_int_equal(e->body_case, POINTCLEAR__V1__EVENT__BODY_EARN);
+		}
+		pc_event_free(e);
+		free(again);
+		free(b);
+	}
+}
+
+/* A known field with another wire type than its own does not parse: a scalar
+ * packed (length-delimited), a string as a fixed64, a message as a varint. */
+static void test_wrong_wire_types(void **state)
+{
+	struct pbw w = { 0 }, inner = { 0 }, packed = { 0 };
+	pc_code code = POINTCLEAR__V1__CODE__OK;
+	static const uint8_t eight[8];
+
+	(void)state;
+	v_head(&w, 1, 6);
+	pbw_str(&inner, 1, "mem-1");
+	pbw_varint(&packed, 100);
+	pbw_sub(&inner, 2, &packed);   /* points = [100], packed */
+	pbw_sub(&w, 10, &inner);
+	assert_null(pc_event_unpack(w.buf, w.len, &code));
+	assert_int_equal(code, POINTCLEAR__V1__CODE__BAD_PAYLOAD);
+	free(w.buf);
+
+	w = (struct pbw){ 0 };
+	v_head(&w, 1, 2);
+	pbw_tag(&w, 3, 1);
+	pbw_bytes(&w, eight, sizeof(eight));
+	v_head(&w, 4, 6);
+	v_earn_field(&w);
+	code = POINTCLEAR__V1__CODE__OK;
+	assert_null(pc_event_unpack(w.buf, w.len, &code));
+	assert_int_equal(code, POINTCLEAR__V1__CODE__BAD_PAYLOAD);
+	free(w.buf);
+
+	w = (struct pbw){ 0 };
+	v_head(&w, 1, 6);
+	pbw_uint(&w, 10, 1);
+	code = POINTCLEAR__V1__CODE__OK;
+	assert_null(pc_event_unpack(w.buf, w.len, &code));
+	assert_int_equal(code, POINTCLEAR__V1__CODE__BAD_PAYLOAD);
+	free(w.buf);
+}
+
+/* Groups (wire types 3 and 4) are not protobuf this protocol speaks, known field
+ * or unknown. */
+static void test_groups_refused(void **state)
+{
+	static const char *const hex[] = { "0b0c", "0a06652d30303031" "1314", "0a06652d30303031" "13" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(hex) / sizeof(hex[0]); i++) {
+		size_t len;
+		uint8_t *b = hex_decode(hex[i], &len);
+		pc_code code = POINTCLEAR__V1__CODE__OK;
+
+		assert_null(pc_lookup_unpack(b, len, &code));
+		if (code != POINTCLEAR__V1__CODE__BAD_PAYLOAD)
+			fail_msg("%s: %s", hex[i], pc_code_name(code));
+		free(b);
+	}
+}
+
 static void test_code_names(void **state)
 {
 	const ProtobufCEnumDescriptor *d = &pointclear__v1__code__descriptor;
@@ -452,7 +737,12 @@ static void test_code_names(void **state)
 	assert_string_equal(pc_code_name(POINTCLEAR__V1__CODE__NON_CANONICAL), "NON_CANONICAL");
 	assert_string_equal(pc_code_name(POINTCLEAR__V1__CODE__INTERNAL), "INTERNAL");
 	assert_string_equal(pc_code_name((pc_code)999), "UNKNOWN");
-	assert_string_equal(pc_code_name((pc_code)5), "UNKNOWN");
+	/* 5 became DUPLICATE_REQUEST_ID: the first value no version has used yet */
+	assert_string_equal(pc_code_name((pc_code)7), "UNKNOWN");
+	assert_string_equal(pc_code_name(POINTCLEAR__V1__CODE__DUPLICATE_REQUEST_ID),
+	                    "DUPLICATE_REQUEST_ID");
+	assert_string_equal(pc_code_name(POINTCLEAR__V1__CODE__UNEXPECTED_BODY), "UNEXPECTED_BODY");
+	assert_string_equal(pc_code_name(POINTCLEAR__V1__CODE__NOT_FOUND), "NOT_FOUND");
 	assert_string_equal(pc_code_message(POINTCLEAR__V1__CODE__INSUFFICIENT_POINTS),
 	                    "the member's spendable points do not cover the amount");
 	assert_string_equal(pc_code_message((pc_code)999), "unknown code");
@@ -484,6 +774,16 @@ int main(void)
 		cmocka_unit_test(test_answers_round_trip),
 		cmocka_unit_test(test_signed_event),
 		cmocka_unit_test(test_garbage_events),
+		cmocka_unit_test(test_envelope_canonical_base),
+		cmocka_unit_test(test_envelope_variants),
+		cmocka_unit_test(test_payload_variants),
+		cmocka_unit_test(test_lookup_variants),
+		cmocka_unit_test(test_lookup_known_bytes),
+		cmocka_unit_test(test_strings_judged_on_bytes),
+		cmocka_unit_test(test_overridden_string_still_checked),
+		cmocka_unit_test(test_oneof_member_default),
+		cmocka_unit_test(test_wrong_wire_types),
+		cmocka_unit_test(test_groups_refused),
 		cmocka_unit_test(test_code_names),
 	};
 

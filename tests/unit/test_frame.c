@@ -118,6 +118,26 @@ static void test_largest_frame(void **state)
 	free(buf);
 }
 
+/* The numbers PROTOCOL.md gives, and a LOOKUP frame worked out by hand. */
+static void test_lookup_frame(void **state)
+{
+	static const uint8_t body[] = { 0x0a, 0x06, 'e', '-', '0', '0', '0', '1' };
+	uint8_t buf[PC_FRAME_HEADER_SIZE + sizeof(body)];
+	struct pc_frame_header h;
+
+	(void)state;
+	assert_int_equal(PC_MSG_LOOKUP, 0x03);
+	assert_int_equal(PC_MSG_LOOKUP_RESULT, 0x83);
+	pc_frame_header_encode(buf, PC_MSG_LOOKUP, 7, sizeof(body));
+	memcpy(buf + PC_FRAME_HEADER_SIZE, body, sizeof(body));
+	assert_memory_equal(buf, "\x00\x00\x00\x11\x03\x00\x00\x00\x00\x00\x00\x00\x07"
+	                    "\x0a\x06" "e-0001", sizeof(buf));
+	assert_int_equal(pc_frame_peek(buf, sizeof(buf), &h), PC_FRAME_READY);
+	assert_int_equal(h.type, PC_MSG_LOOKUP);
+	assert_true(h.request_id == 7);
+	assert_int_equal(pc_frame_total(&h), sizeof(buf));
+}
+
 static void test_type_names(void **state)
 {
 	(void)state;
@@ -126,7 +146,10 @@ static void test_type_names(void **state)
 	assert_string_equal(pc_msg_type_name(PC_MSG_SUBMIT_RESULT), "SUBMIT_RESULT");
 	assert_string_equal(pc_msg_type_name(PC_MSG_PONG), "PONG");
 	assert_string_equal(pc_msg_type_name(PC_MSG_PROTOCOL_ERROR), "PROTOCOL_ERROR");
-	assert_string_equal(pc_msg_type_name(0x03), "unknown");
+	assert_string_equal(pc_msg_type_name(PC_MSG_LOOKUP), "LOOKUP");
+	assert_string_equal(pc_msg_type_name(PC_MSG_LOOKUP_RESULT), "LOOKUP_RESULT");
+	/* 0x03 became LOOKUP: the first type no version has used yet */
+	assert_string_equal(pc_msg_type_name(0x04), "unknown");
 	assert_string_equal(pc_msg_type_name(0x00), "unknown");
 }
 
@@ -139,6 +162,7 @@ int main(void)
 		cmocka_unit_test(test_malformed_from_four_bytes),
 		cmocka_unit_test(test_too_large_from_four_bytes),
 		cmocka_unit_test(test_largest_frame),
+		cmocka_unit_test(test_lookup_frame),
 		cmocka_unit_test(test_type_names),
 	};
 

@@ -12,6 +12,7 @@
 
 #include "pbjson.h"
 #include "pointclear/codec.h"
+#include "pointclear/frame.h"
 #include "pointclear/leaf.h"
 #include "pointclear/merkle.h"
 #include "pointclear/receipt_check.h"
@@ -201,6 +202,8 @@ static const char *verdict(json_object *root, const uint8_t *env, size_t env_len
 	Pointclear__V1__Event *e;
 	const char *v = "valid";
 
+	if (se == NULL && code == POINTCLEAR__V1__CODE__NON_CANONICAL)
+		return "non_canonical_envelope";
 	if (se == NULL) {
 		assert_int_equal(code, POINTCLEAR__V1__CODE__BAD_ENVELOPE);
 		return "bad_envelope";
@@ -290,7 +293,7 @@ static void check_reproduced(json_object *root, json_object *v, const uint8_t *p
 static void test_events(void **state)
 {
 	json_object *root = *state, *events = array(root, "events", 30);
-	size_t seen_valid = 0, seen_nc = 0, seen_bad_sig = 0, seen_bad_payload = 0;
+	size_t seen_valid = 0, seen_nc = 0, seen_bad_sig = 0, seen_bad_payload = 0, seen_nce = 0;
 
 	for (size_t i = 0; i < json_object_array_length(events); i++) {
 		json_object *v = json_object_array_get_idx(events, i);
@@ -305,7 +308,15 @@ static void test_events(void **state)
 		seen_nc += strcmp(want, "non_canonical") == 0;
 		seen_bad_sig += strcmp(want, "bad_signature") == 0;
 		seen_bad_payload += strcmp(want, "bad_payload") == 0;
-		if (strcmp(want, "bad_envelope") != 0) {
+		if (strcmp(want, "non_canonical_envelope") == 0) {
+			/* valid protobuf, refused by the canonical rule alone */
+			Pointclear__V1__SignedEvent *raw =
+				pointclear__v1__signed_event__unpack(NULL, env_len, env);
+
+			assert_non_null(raw);
+			pointclear__v1__signed_event__free_unpacked(raw, NULL);
+			seen_nce++;
+		} else if (strcmp(want, "bad_envelope") != 0) {
 			check_envelope_parts(v, env, env_len);
 			payload = hex_decode(str(v, "payload"), &len);
 			check_reproduced(root, v, payload, len);
@@ -314,6 +325,7 @@ static void test_events(void **state)
 		free(env);
 	}
 	assert_true(seen_valid >= 7 && seen_nc >= 4 && seen_bad_sig >= 4 && seen_bad_payload >= 1);
+	assert_true(seen_nce >= 8);
 }
 
 /* ------------------------------------------------------------ receipt trees */
@@ -600,6 +612,203 @@ static void test_receipts_refused(void **state)
 	assert_true(seen_sig >= 2 && seen_path >= 2 && seen_outside >= 1 && seen_alliance >= 1);
 }
 
+/* ------------------------------------------------------------ frames */
+
+/* A frame from its hex: one whole frame of that type and request id, nothing
+ * after it; its body is returned (malloc'd) with *len. */
+static uint8_t *frame_body(const char *hex, uint8_t type, uint64_t request_id, size_t *len)
+{
+	size_t n;
+	uint8_t *f = hex_decode(hex, &n), *body;
+	struct pc_frame_header h;
+
+	assert_int_equal(pc_frame_peek(f, n, &h), PC_FRAME_READY);
+	assert_int_equal(pc_frame_total(&h), n);
+	assert_int_equal(h.type, type);
+	assert_true(h.request_id == request_id);
+	*len = n - PC_FRAME_HEADER_SIZE;
+	body = malloc(*len + 1);
+	assert_non_null(body);
+	memcpy(body, f + PC_FRAME_HEADER_SIZE, *len);
+	free(f);
+	return body;
+}
+
+static const char *enum_name(const ProtobufCEnumDescriptor *d, int value)
+{
+	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(d, value);
+
+	return v != NULL ? v->name : "?";
+}
+
+static void test_lookups(void **state)
+{
+	json_object *lookups = array(*state, "lookups", 8);
+	size_t seen[3] = { 0 };
+
+	for (size_t i = 0; i < json_object_array_length(lookups); i++) {
+		json_object *v = json_object_array_get_idx(lookups, i);
+		const char *want = str(v, "verdict"), *got;
+		size_t len;
+		uint8_t *body = frame_body(str(v, "frame"), PC_MSG_LOOKUP, u64(v, "request_id"), &len);
+		pc_code code = POINTCLEAR__V1__CODE__INTERNAL;
+		Pointclear__V1__Lookup *l;
+
+		assert_bytes_hex(body, len, str(v, "body"));
+		l = pc_lookup_unpack(body, len, &code);
+		got = code == POINTCLEAR__V1__CODE__OK ? "valid" :
+		      code == POINTCLEAR__V1__CODE__NON_CANONICAL ? "non_canonical" :
+		      code == POINTCLEAR__V1__CODE__BAD_PAYLOAD ? "bad_payload" : "?";
+		if (strcmp(got, want) != 0)
+			fail_msg("%s: verdict %s, vector says %s", str(v, "name"), got, want);
+		seen[0] += strcmp(want, "valid") == 0;
+		seen[1] += strcmp(want, "non_canonical") == 0;
+		seen[2] += strcmp(want, "bad_payload") == 0;
+		if (l != NULL) {
+			Pointclear__V1__Lookup again = POINTCLEAR__V1__LOOKUP__INIT;
+			size_t packed_len;
+			uint8_t *packed;
+
+			assert_string_equal(l->event_id, str(v, "event_id"));
+			again.event_id = (char *)str(v, "event_id");
+			packed = pc_pack(&again.base, &packed_len);
+			assert_bytes_hex(packed, packed_len, str(v, "body"));
+			free(packed);
+		}
+		pc_lookup_free(l);
+		free(body);
+	}
+	assert_true(seen[0] >= 1 && seen[1] >= 3 && seen[2] >= 2);
+}
+
+/* The genuine receipt of that sequence, as listed under receipt_trees. */
+static const char *tree_receipt_hex(json_object *root, uint64_t sequence)
+{
+	json_object *trees = array(object(root, "receipt_trees"), "trees", 1);
+
+	for (size_t i = 0; i < json_object_array_length(trees); i++) {
+		json_object *rs = array(json_object_array_get_idx(trees, i), "receipts", 1);
+
+		for (size_t j = 0; j < json_object_array_length(rs); j++) {
+			json_object *r = json_object_array_get_idx(rs, j);
+
+			if (u64(r, "sequence") == sequence)
+				return str(r, "receipt");
+		}
+	}
+	fail_msg("no receipt of sequence %llu", (unsigned long long)sequence);
+	return NULL;
+}
+
+/* A found entry is answered as its replay is, with the original receipt byte for
+ * byte; anything else carries no receipt. */
+static void test_lookup_results(void **state)
+{
+	json_object *root = *state, *results = array(root, "lookup_results", 3);
+	struct op_key op;
+	size_t seen_found = 0, seen_not_found = 0;
+
+	receipt_trees(root, &op);
+	for (size_t i = 0; i < json_object_array_length(results); i++) {
+		json_object *v = json_object_array_get_idx(results, i);
+		Pointclear__V1__Lookup l = POINTCLEAR__V1__LOOKUP__INIT;
+		uint64_t id = u64(v, "request_id");
+		size_t len, packed_len;
+		uint8_t *body = frame_body(str(v, "request"), PC_MSG_LOOKUP, id, &len), *packed;
+		Pointclear__V1__SubmitResult *sr;
+
+		l.event_id = (char *)str(v, "event_id");
+		packed = pc_pack(&l.base, &packed_len);
+		assert_int_equal(packed_len, len);
+		if (len > 0)
+			assert_memory_equal(packed, body, len);
+		free(packed);
+		free(body);
+
+		body = frame_body(str(v, "answer"), PC_MSG_LOOKUP_RESULT, id, &len);
+		assert_bytes_hex(body, len, str(v, "result"));
+		sr = pc_submit_result_unpack(body, len);
+		assert_non_null(sr);
+		assert_string_equal(enum_name(&pointclear__v1__disposition__descriptor,
+		                              sr->disposition), str(v, "disposition"));
+		assert_string_equal(enum_name(&pointclear__v1__code__descriptor, sr->code),
+		                    str(v, "code"));
+		assert_string_equal(sr->message, str(v, "message"));
+		if (opt_str(v, "sequence") != NULL) {
+			Pointclear__V1__ReceiptBody *b = NULL;
+
+			assert_int_equal(sr->disposition, POINTCLEAR__V1__DISPOSITION__REPLAYED);
+			assert_non_null(sr->receipt);
+			packed = pc_pack(&sr->receipt->base, &packed_len);
+			assert_bytes_hex(packed, packed_len, tree_receipt_hex(root, u64(v, "sequence")));
+			free(packed);
+			assert_null(pc_receipt_check(sr->receipt, op.pk, NULL, &b));
+			assert_non_null(b);
+			assert_true(b->sequence == u64(v, "sequence"));
+			assert_string_equal(b->event_id, str(v, "event_id"));
+			assert_non_null(b->decision);
+			assert_int_equal(b->decision->code, sr->code);
+			pc_receipt_body_free(b);
+			seen_found++;
+		} else {
+			assert_null(sr->receipt);
+			assert_int_not_equal(sr->disposition, POINTCLEAR__V1__DISPOSITION__REPLAYED);
+			seen_not_found += sr->code == POINTCLEAR__V1__CODE__NOT_FOUND;
+		}
+		pc_submit_result_free(sr);
+		free(body);
+	}
+	assert_true(seen_found >= 2 && seen_not_found >= 1);
+}
+
+static void test_protocol_errors(void **state)
+{
+	json_object *errors = array(*state, "protocol_errors", 2);
+	size_t seen_dup = 0, seen_body = 0;
+
+	for (size_t i = 0; i < json_object_array_length(errors); i++) {
+		json_object *v = json_object_array_get_idx(errors, i);
+		json_object *reqs = array(v, "requests", 1);
+		size_t n, len;
+		uint8_t *f = hex_decode(json_object_get_string(json_object_array_get_idx(reqs, 0)), &n);
+		struct pc_frame_header h;
+		uint8_t *body;
+		Pointclear__V1__ProtocolError *pe;
+
+		assert_int_equal(pc_frame_peek(f, n, &h), PC_FRAME_READY);
+		for (size_t j = 1; j < json_object_array_length(reqs); j++) {
+			/* the same request id again: what makes it a duplicate */
+			struct pc_frame_header h2;
+			size_t n2;
+			uint8_t *f2 = hex_decode(json_object_get_string(
+				json_object_array_get_idx(reqs, j)), &n2);
+
+			assert_int_equal(pc_frame_peek(f2, n2, &h2), PC_FRAME_READY);
+			assert_true(h2.request_id == h.request_id);
+			free(f2);
+		}
+		body = frame_body(str(v, "answer"), PC_MSG_PROTOCOL_ERROR, h.request_id, &len);
+		pe = pc_protocol_error_unpack(body, len);
+		assert_non_null(pe);
+		assert_string_equal(enum_name(&pointclear__v1__code__descriptor, pe->code),
+		                    str(v, "code"));
+		assert_string_equal(pe->message, str(v, "message"));
+		if (pe->code == POINTCLEAR__V1__CODE__DUPLICATE_REQUEST_ID) {
+			assert_true(json_object_array_length(reqs) >= 2);
+			seen_dup++;
+		}
+		if (pe->code == POINTCLEAR__V1__CODE__UNEXPECTED_BODY) {
+			assert_int_equal(h.type, PC_MSG_PING);
+			assert_true(h.length > PC_FRAME_MIN_LENGTH);
+			seen_body++;
+		}
+		pc_protocol_error_free(pe);
+		free(body);
+		free(f);
+	}
+	assert_true(seen_dup == 1 && seen_body == 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -610,6 +819,9 @@ int main(void)
 		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_receipt_trees),
 		cmocka_unit_test(test_receipts_refused),
+		cmocka_unit_test(test_lookups),
+		cmocka_unit_test(test_lookup_results),
+		cmocka_unit_test(test_protocol_errors),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

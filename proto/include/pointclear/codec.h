@@ -1,9 +1,10 @@
-/* codec.h - bounded, canonical decoding of the signed messages.
+/* codec.h - bounded, canonical decoding of the wire messages.
  *
  * protobuf-c has no size limit of its own: every unpack here goes through an
- * allocator with a per-message budget, and a signed payload is accepted only in
- * its canonical encoding (re-encoding what was parsed gives back the same bytes),
- * so one event has one byte form and nothing unknown hides in signed bytes. */
+ * allocator with a per-message budget. A request (SignedEvent, the Event it
+ * signs, Lookup) is accepted only in its canonical encoding (re-encoding what was
+ * parsed gives back the same bytes, strings are UTF-8 without NUL), so one
+ * request has one byte form and nothing unknown hides in stored bytes. */
 #ifndef POINTCLEAR_CODEC_H
 #define POINTCLEAR_CODEC_H
 
@@ -16,18 +17,26 @@
 
 typedef Pointclear__V1__Code pc_code;
 
-/* Each returns the message (free with the matching pc_*_free) or NULL with *code
- * set: BAD_ENVELOPE / BAD_PAYLOAD when it does not parse or exceeds the budget,
- * NON_CANONICAL (events only) when the bytes are not the canonical encoding.
- * An Event is also BAD_PAYLOAD when its body is unset or a string in it is not
- * UTF-8 (other protobuf runtimes refuse those; protobuf-c does not check). A
- * string with an embedded NUL is NON_CANONICAL. */
+/* Each request decoder returns the message (free with the matching pc_*_free) or
+ * NULL with *code (code may be NULL) set, checked in this order:
+ *   BAD_ENVELOPE (SignedEvent) / BAD_PAYLOAD (Event, Lookup): the bytes do not
+ *     parse (also: a known field with the wrong wire type, a length past the end,
+ *     more than PC_UNPACK_BUDGET of heap), an Event has no body of a kind this
+ *     version knows, or a string field holds bytes that are not UTF-8;
+ *   NON_CANONICAL: a string holds a NUL, or the bytes are not the canonical
+ *     encoding (unknown fields anywhere, a field twice, fields out of order, a
+ *     proto3 default written out, a varint longer than needed).
+ * A oneof member set to its default value is written out and canonical. */
 Pointclear__V1__SignedEvent *pc_signed_event_unpack(const uint8_t *buf, size_t len,
                                                     pc_code *code);
 void pc_signed_event_free(Pointclear__V1__SignedEvent *m);
 
 Pointclear__V1__Event *pc_event_unpack(const uint8_t *buf, size_t len, pc_code *code);
 void pc_event_free(Pointclear__V1__Event *m);
+
+/* The body of a LOOKUP frame. The event id's syntax is the caller's to check. */
+Pointclear__V1__Lookup *pc_lookup_unpack(const uint8_t *buf, size_t len, pc_code *code);
+void pc_lookup_free(Pointclear__V1__Lookup *m);
 
 /* Answers, decoded by clients (no canonical check). */
 Pointclear__V1__SubmitResult *pc_submit_result_unpack(const uint8_t *buf, size_t len);

@@ -16,9 +16,11 @@
 
 enum pc_msg_type {
 	PC_MSG_SUBMIT = 0x01,
-	PC_MSG_PING = 0x02,
+	PC_MSG_PING = 0x02,           /* body must be empty */
+	PC_MSG_LOOKUP = 0x03,         /* body: Lookup */
 	PC_MSG_SUBMIT_RESULT = 0x81,
 	PC_MSG_PONG = 0x82,
+	PC_MSG_LOOKUP_RESULT = 0x83,  /* body: SubmitResult */
 	PC_MSG_PROTOCOL_ERROR = 0xE0,
 };
 
