@@ -17,14 +17,13 @@
 
 #include "conn.h"
 #include "control.h"
+#include "core.h"
 #include "db.h"
 #include "keycache.h"
 #include "log.h"
 #include "receipt.h"
 #include "server.h"
 #include "sql.h"
-#include "verify.h"
-#include "writer.h"
 
 void pc_conn_reap(evutil_socket_t fd, short what, void *arg);
 
@@ -40,13 +39,13 @@ static void on_writer_ready(void *arg)
 	struct pc_server *srv = arg;
 	if (!srv->listener)
 		open_listener(srv);
-	pc_writer_kick(srv->writer);
+	pc_core_db_ready(srv->core);
 }
 
 static void on_writer_lost(void *arg)
 {
 	struct pc_server *srv = arg;
-	pc_writer_db_lost(srv->writer);
+	pc_core_db_lost(srv->core);
 }
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
@@ -76,7 +75,7 @@ static void start_writer(struct pc_server *srv)
 	};
 	struct pc_db_hooks h = { on_writer_ready, on_writer_lost, NULL, srv };
 	srv->writer_db = pc_db_new(srv->base, &o, &h);
-	pc_writer_attach(srv->writer, srv->writer_db);
+	pc_core_attach_db(srv->core, srv->writer_db);
 	pc_db_start(srv->writer_db);
 }
 
@@ -129,7 +128,7 @@ static void on_stats_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	pc_writer_log_stats(server.writer);
+	pc_core_log_stats(server.core);
 }
 
 /* Graceful stop: accept nothing, read nothing, let what is in flight be answered,
@@ -140,7 +139,7 @@ static void on_shutdown_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	if (server.live_requests == 0 || ++ticks > 100)
+	if (pc_core_live(server.core) == 0 || ++ticks > 100)
 		event_base_loopexit(server.base, NULL);
 }
 
@@ -150,7 +149,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	(void)arg;
 	if (server.cfg.shutting_down)
 		return;
-	log_info("signal=%d shutting down live=%d", (int)sig, server.live_requests);
+	log_info("signal=%d shutting down live=%d", (int)sig, pc_core_live(server.core));
 	server.cfg.shutting_down = true;
 	if (server.listener)
 		evconnlistener_disable(server.listener);
@@ -186,8 +185,8 @@ int main(int argc, char **argv)
 	TAILQ_INIT(&srv->closed);
 	srv->reap_ev = event_new(srv->base, -1, 0, pc_conn_reap, NULL);
 	pc_conn_init(srv);
-	srv->writer = pc_writer_new(&srv->cfg, pc_conn_answer);
-	srv->verify = pc_verify_new(srv->base, srv->cfg.workers, pc_conn_on_verified, NULL);
+	struct pc_core_hooks hooks = { pc_conn_answer, pc_conn_released, NULL };
+	srv->core = pc_core_new(srv->base, &srv->cfg, &hooks);
 	/* stats_interval_ms also tells `pointclear bench` that SIGUSR1 asks for stats */
 	log_info("starting workers=%d batch_max=%d batches_in_flight=%d stats_interval_ms=%d",
 	         srv->cfg.workers, srv->cfg.batch_max, srv->cfg.batches_in_flight,
@@ -217,14 +216,13 @@ int main(int argc, char **argv)
 	pc_control_start(srv, start_writer);
 	event_base_dispatch(srv->base);
 
-	log_info("stopped live=%d", srv->live_requests);
+	log_info("stopped live=%d", pc_core_live(srv->core));
 	pc_conn_close_all("shutting down");
 	pc_conn_reap(-1, 0, NULL);
 	if (srv->listener)
 		evconnlistener_free(srv->listener);
-	pc_verify_free(srv->verify);
 	pc_db_free(srv->writer_db);
-	pc_writer_free(srv->writer);
+	pc_core_free(srv->core);
 	event_free(sweep);
 	if (stats)
 		event_free(stats);

@@ -10,15 +10,20 @@
 #include "config.h"
 
 struct pc_conn;
+struct pc_core;
 TAILQ_HEAD(pc_conn_list, pc_conn);
+
+#ifndef TAILQ_FOREACH_SAFE   /* BSD has it; glibc's sys/queue.h does not */
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar) \
+	for ((var) = TAILQ_FIRST(head); (var) && ((tvar) = TAILQ_NEXT(var, field), 1); (var) = (tvar))
+#endif
 
 struct pc_server {
 	struct event_base *base;
 	struct pc_config cfg;
 	char cert_file[4096], key_file[4096];
 	SSL_CTX *tls;                     /* for new connections; swapped on reload */
-	struct pc_verify *verify;
-	struct pc_writer *writer;
+	struct pc_core *core;
 	struct pc_db *writer_db;
 	struct pc_db *control_db;
 	struct evconnlistener *listener;
@@ -29,7 +34,6 @@ struct pc_server {
 	struct pc_conn_list closed;       /* freed after this loop iteration */
 	int n_conns;
 	int n_handshaking;                /* the length of handshake */
-	int live_requests;                /* read and not yet answered or dropped */
 	bool global_paused;
 	struct event *reap_ev;
 	uint64_t next_conn_id;
