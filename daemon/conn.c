@@ -115,7 +115,6 @@ static void conn_close(struct pc_conn *c, const char *reason)
 	c->bev = NULL;
 	conn_enter_state(c, CONN_CLOSED);
 	srv->n_conns--;
-	event_active(srv->reap_ev, EV_READ, 0);
 }
 
 /* Every frame goes through staged, so frames keep the order they were sent in. */
@@ -210,7 +209,7 @@ static void conn_resume(struct pc_conn *c)
 
 static void global_check(void)
 {
-	if (srv->cfg.shutting_down)
+	if (srv->shutting_down)
 		return;   /* stays paused until the loop exits */
 	int live = pc_core_live(srv->core);
 	if (!srv->global_paused && live >= srv->cfg.global_max_pending) {
@@ -381,7 +380,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 
 void pc_conn_accept(evutil_socket_t fd, const struct sockaddr *sa, int salen)
 {
-	if (srv->cfg.shutting_down || srv->n_conns >= srv->cfg.max_connections ||
+	if (srv->shutting_down || srv->n_conns >= srv->cfg.max_connections ||
 	    srv->n_handshaking >= srv->cfg.max_unauthenticated || !srv->tls) {
 		log_warnx("accept refused conns=%d handshaking=%d", srv->n_conns, srv->n_handshaking);
 		evutil_closesocket(fd);
@@ -520,13 +519,8 @@ void pc_conn_close_all(const char *reason)
 		conn_close(c, reason);
 }
 
-/* Frees closed connections; runs as its own event, outside any of their callbacks. */
-void pc_conn_reap(evutil_socket_t fd, short what, void *arg);
-void pc_conn_reap(evutil_socket_t fd, short what, void *arg)
+void pc_conn_reap(void)
 {
-	(void)fd;
-	(void)what;
-	(void)arg;
 	struct pc_conn *c;
 	while ((c = TAILQ_FIRST(&srv->closed)) != NULL) {
 		TAILQ_REMOVE(&srv->closed, c, link);

@@ -3,7 +3,7 @@
  * States (each is also the list the connection sits on in struct pc_server):
  * HANDSHAKE -> ACTIVE -> (DRAINING) -> CLOSED. conn_enter_state() alone moves a
  * connection; conn_close() alone ends one, logging its reason once. A closed
- * connection is freed after the loop iteration, never inside a callback, and the
+ * connection is freed later by pc_conn_reap, never inside a callback, and the
  * requests it still has go on in the core detached. An identified connection is
  * one client of the core (core.h): SUBMITs go to it, its outcomes come back as
  * SUBMIT_RESULT frames. */
@@ -29,6 +29,9 @@ void pc_conn_released(void *arg);
 
 /* Closes connections whose handshake or frame deadline passed. */
 void pc_conn_sweep(void);
+
+/* Frees closed connections; runs outside any of their callbacks (janitor.c). */
+void pc_conn_reap(void);
 
 /* Closes every connection (shutdown). */
 void pc_conn_close_all(const char *reason);

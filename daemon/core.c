@@ -8,14 +8,19 @@
 
 #include "log.h"
 #include "request.h"
+#include "sql.h"
 #include "verify.h"
 #include "writer.h"
 
 struct pc_core {
+	struct event_base *base;
 	const struct pc_config *cfg;
 	struct pc_core_hooks hooks;
 	struct pc_verify *verify;
 	struct pc_writer *writer;
+	struct pc_db *db;
+	void (*on_db_ready)(void *arg);
+	void *on_db_ready_arg;
 	struct pc_request_list to_verify;   /* submitted, not yet dispatched */
 	int live;
 };
@@ -93,6 +98,7 @@ struct pc_core *pc_core_new(struct event_base *base, const struct pc_config *cfg
 	struct pc_core *core = calloc(1, sizeof *core);
 	if (!core)
 		fatal("core: calloc");
+	core->base = base;
 	core->cfg = cfg;
 	core->hooks = *hooks;
 	TAILQ_INIT(&core->to_verify);
@@ -110,24 +116,47 @@ void pc_core_free(struct pc_core *core)
 		TAILQ_REMOVE(&core->to_verify, r, stage_link);
 		pc_request_free(r);
 	}
+	pc_db_free(core->db);
 	pc_verify_free(core->verify);
 	pc_writer_free(core->writer);
 	free(core);
 }
 
-void pc_core_attach_db(struct pc_core *core, struct pc_db *db)
+static void on_db_ready(void *arg)
 {
-	pc_writer_attach(core->writer, db);
-}
-
-void pc_core_db_ready(struct pc_core *core)
-{
+	struct pc_core *core = arg;
+	if (core->on_db_ready)
+		core->on_db_ready(core->on_db_ready_arg);
 	pc_writer_kick(core->writer);
 }
 
-void pc_core_db_lost(struct pc_core *core)
+static void on_db_lost(void *arg)
 {
+	struct pc_core *core = arg;
 	pc_writer_db_lost(core->writer);
+}
+
+void pc_core_open_db(struct pc_core *core, void (*on_ready)(void *arg), void *arg)
+{
+	struct pc_db_opts o = {
+		.conninfo = core->cfg->db,
+		.name = "writer",
+		.statements = pc_writer_statements,
+		.nstatements = pc_writer_nstatements,
+		.reconnect_ms = core->cfg->reconnect_ms,
+		.query_timeout_ms = core->cfg->batch_timeout_ms,
+	};
+	struct pc_db_hooks h = { on_db_ready, on_db_lost, NULL, core };
+	core->on_db_ready = on_ready;
+	core->on_db_ready_arg = arg;
+	core->db = pc_db_new(core->base, &o, &h);
+	pc_writer_attach(core->writer, core->db);
+	pc_db_start(core->db);
+}
+
+struct pc_db *pc_core_db(const struct pc_core *core)
+{
+	return core->db;
 }
 
 int pc_core_live(const struct pc_core *core)

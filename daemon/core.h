@@ -43,13 +43,15 @@ struct pc_core_hooks {
  * it. It records nothing until a database is attached. */
 struct pc_core *pc_core_new(struct event_base *base, const struct pc_config *cfg,
                             const struct pc_core_hooks *hooks);
-/* Joins the workers; requests still in the core are dropped unanswered. */
+/* Closes the writer's database connection (its batches are answered RETRYABLE),
+ * joins the workers; requests still in the core are dropped unanswered. */
 void pc_core_free(struct pc_core *core);
 
-/* The writer's database connection, and what its hooks tell the core. */
-void pc_core_attach_db(struct pc_core *core, struct pc_db *db);
-void pc_core_db_ready(struct pc_core *core);
-void pc_core_db_lost(struct pc_core *core);   /* what waits is answered retryable */
+/* Connects the writer to cfg->db. on_ready(arg), if not NULL, runs each time the
+ * connection is (again) ready. While it is down, what waits is answered
+ * RETRYABLE; it comes back through pc_db_tick (periodic work, janitor.c). */
+void pc_core_open_db(struct pc_core *core, void (*on_ready)(void *arg), void *arg);
+struct pc_db *pc_core_db(const struct pc_core *core);   /* NULL before open_db */
 
 /* Requests submitted and not yet answered or dropped, over all clients. */
 int pc_core_live(const struct pc_core *core);

@@ -24,18 +24,16 @@ struct pc_server {
 	char cert_file[4096], key_file[4096];
 	SSL_CTX *tls;                     /* for new connections; swapped on reload */
 	struct pc_core *core;
-	struct pc_db *writer_db;
-	struct pc_db *control_db;
 	struct evconnlistener *listener;
 	/* a connection's state is the list it is on */
 	struct pc_conn_list handshake;    /* TLS handshake not finished */
 	struct pc_conn_list active;       /* identified; frames are read */
 	struct pc_conn_list draining;     /* answering a last error, then closed */
-	struct pc_conn_list closed;       /* freed after this loop iteration */
+	struct pc_conn_list closed;       /* freed by the janitor's next reaping */
 	int n_conns;
 	int n_handshaking;                /* the length of handshake */
 	bool global_paused;
-	struct event *reap_ev;
+	bool shutting_down;               /* a signal came: accept and read nothing more */
 	uint64_t next_conn_id;
 };
 
