@@ -163,7 +163,7 @@ bool pc_validate(struct pc_request *r, const struct pc_keys *keys, int64_t now_u
 	pc_code code;
 	Pointclear__V1__SignedEvent *env = pc_signed_event_unpack(r->envelope, r->envelope_len, &code);
 	if (!env)
-		return refuse(r, code, "SUBMIT body is not a SignedEvent");
+		return refuse(r, code, "the envelope is not a SignedEvent");
 
 	bool ok = false;
 	const struct pc_key_info *key;
@@ -214,7 +214,7 @@ out:
 	if (!al)
 		return refuse(r, CODE(UNKNOWN_ALLIANCE), "no such alliance");
 	if (strcmp(ev->alliance_id, r->alliance) != 0 || strcmp(ev->merchant_id, r->merchant) != 0)
-		return refuse(r, CODE(WRONG_MERCHANT), "event names another merchant than the connection's");
+		return refuse(r, CODE(WRONG_MERCHANT), "event names another merchant than the authenticated one");
 	const struct pc_merchant_info *m = pc_keys_merchant(keys, r->alliance, r->merchant);
 	if (!m)
 		return refuse(r, CODE(UNKNOWN_MERCHANT), "no such merchant");

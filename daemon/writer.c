@@ -28,7 +28,6 @@ struct pc_writer {
 	void *answer_arg;
 	struct pc_request_list queue;
 	int queued;
-	int in_batches;
 	uint64_t batches_sent;
 	/* Where recorded events spent their time since the last stats line. Only
 	 * events a committed batch answered count: the latency of the write path. */
@@ -49,13 +48,13 @@ static void answer_failure(struct pc_writer *w, struct pc_request *r, enum pc_ba
 /* The 22 parameter arrays of one batch, in pc_record_batch's order. */
 static void build_params(struct batch *b, struct pc_pgarray *p)
 {
-	static const uint32_t elem[PC_APPLY_BATCH_NPARAMS] = {
+	static const uint32_t elem[PC_RECORD_BATCH_NPARAMS] = {
 		PC_OID_TEXT, PC_OID_TEXT, PC_OID_TEXT, PC_OID_TEXT, PC_OID_INT2, PC_OID_BYTEA,
 		PC_OID_BYTEA, PC_OID_TIMESTAMPTZ, PC_OID_TEXT, PC_OID_TEXT, PC_OID_TEXT, PC_OID_INT8,
 		PC_OID_TEXT, PC_OID_INT8, PC_OID_INT4, PC_OID_TEXT, PC_OID_TEXT, PC_OID_TEXT,
 		PC_OID_TEXT, PC_OID_TEXT, PC_OID_TIMESTAMPTZ, PC_OID_TEXT,
 	};
-	for (int i = 0; i < PC_APPLY_BATCH_NPARAMS; i++)
+	for (int i = 0; i < PC_RECORD_BATCH_NPARAMS; i++)
 		pc_pgarray_init(&p[i], elem[i]);
 	for (int i = 0; i < b->n; i++) {
 		const struct pc_request *r = b->reqs[i];
@@ -93,7 +92,7 @@ static void build_params(struct batch *b, struct pc_pgarray *p)
 			pc_pgarray_null(&p[20]);
 		pc_pgarray_text(&p[21], row->currency);
 	}
-	for (int i = 0; i < PC_APPLY_BATCH_NPARAMS; i++)
+	for (int i = 0; i < PC_RECORD_BATCH_NPARAMS; i++)
 		pc_pgarray_finish(&p[i]);
 }
 
@@ -290,10 +289,9 @@ static void on_batch_done(void *arg, enum pc_db_outcome outcome, const PGresult 
 {
 	struct batch *b = arg;
 	struct pc_writer *w = b->w;
-	w->in_batches -= b->n;
 	log_debug("writer batch done events=%d outcome=%d", b->n, (int)outcome);
 
-	if (outcome == PC_DB_OK && PQnfields(res) == PC_APPLY_BATCH_NCOLS) {
+	if (outcome == PC_DB_OK && PQnfields(res) == PC_RECORD_BATCH_NCOLS) {
 		count_batch(w, b);
 		/* the next batch goes out before this one's receipts are signed */
 		pc_writer_kick(w);
@@ -348,16 +346,15 @@ static void send_batch(struct pc_writer *w)
 		b->reqs[i] = r;
 	}
 	w->queued -= n;
-	w->in_batches += n;
 	int64_t now = pc_mono_us();
 	for (int i = 0; i < n; i++)
 		b->reqs[i]->mono_sent_us = now;
 
-	struct pc_pgarray p[PC_APPLY_BATCH_NPARAMS];
-	const char *values[PC_APPLY_BATCH_NPARAMS];
-	int lengths[PC_APPLY_BATCH_NPARAMS], formats[PC_APPLY_BATCH_NPARAMS];
+	struct pc_pgarray p[PC_RECORD_BATCH_NPARAMS];
+	const char *values[PC_RECORD_BATCH_NPARAMS];
+	int lengths[PC_RECORD_BATCH_NPARAMS], formats[PC_RECORD_BATCH_NPARAMS];
 	build_params(b, p);
-	for (int i = 0; i < PC_APPLY_BATCH_NPARAMS; i++) {
+	for (int i = 0; i < PC_RECORD_BATCH_NPARAMS; i++) {
 		values[i] = (const char *)p[i].buf;
 		lengths[i] = (int)p[i].len;
 		formats[i] = 1;
@@ -367,14 +364,13 @@ static void send_batch(struct pc_writer *w)
 	          w->queued);
 	/* On a send failure the wrapper has already reported the connection lost;
 	 * the batch was never queued there, so it is answered here. */
-	if (pc_db_send_prepared(w->db, PC_STMT_APPLY_BATCH, PC_APPLY_BATCH_NPARAMS, values,
+	if (pc_db_send_prepared(w->db, PC_STMT_RECORD_BATCH, PC_RECORD_BATCH_NPARAMS, values,
 	                        lengths, formats, 1, on_batch_done, b) < 0) {
-		w->in_batches -= n;
 		for (int i = 0; i < n; i++)
 			answer_failure(w, b->reqs[i], PC_BATCH_UNAVAILABLE);
 		free(b);
 	}
-	for (int i = 0; i < PC_APPLY_BATCH_NPARAMS; i++)
+	for (int i = 0; i < PC_RECORD_BATCH_NPARAMS; i++)
 		pc_pgarray_free(&p[i]);
 }
 
@@ -458,11 +454,6 @@ void pc_writer_db_lost(struct pc_writer *w)
 		w->queued--;
 		answer_failure(w, r, PC_BATCH_UNAVAILABLE);
 	}
-}
-
-int pc_writer_pending(const struct pc_writer *w)
-{
-	return w->queued + w->in_batches;
 }
 
 void pc_writer_free(struct pc_writer *w)

@@ -20,7 +20,6 @@ void pc_writer_attach(struct pc_writer *w, struct pc_db *db);
 void pc_writer_enqueue(struct pc_writer *w, struct pc_request *r);
 void pc_writer_kick(struct pc_writer *w);        /* the database became ready */
 void pc_writer_db_lost(struct pc_writer *w);     /* answer what waits: retryable */
-int pc_writer_pending(const struct pc_writer *w);   /* queued plus in batches */
 /* Logs one line of where the events its committed batches answered spent their
  * time since the last line, as p50/p99/p99.9 in ms: verify (frame complete to
  * verified), wait (verified to its batch sent), batch (sent to committed),
