@@ -45,7 +45,8 @@ static void usage(FILE *f)
 	           "  --db CONNINFO          PostgreSQL connection (libpq conninfo)\n"
 	           "  --home DIR             keys and certificates made by `pointclear init`\n"
 	           "  --listen HOST:PORT     numeric address to accept merchants on (127.0.0.1:7443)\n"
-	           "  --log-level LEVEL      debug, info, warn or error (info)\n");
+	           "  --log-level LEVEL      debug, info, warn or error (info)\n"
+	           "  --version              print the version and exit\n");
 	for (size_t i = 0; i < N_INT_SETTINGS; i++)
 		fprintf(f, "  --%-21s %s (%d)\n", int_settings[i].name, int_settings[i].help,
 		        int_settings[i].def);
@@ -97,8 +98,8 @@ bad:
 
 void pc_config_parse(struct pc_config *cfg, int argc, char **argv)
 {
-	enum { O_DB = 1000, O_HOME, O_LISTEN, O_LOG, O_HELP, O_INT };
-	struct option opts[N_INT_SETTINGS + 6];
+	enum { O_DB = 1000, O_HOME, O_LISTEN, O_LOG, O_HELP, O_VERSION, O_INT };
+	struct option opts[N_INT_SETTINGS + 7];
 	size_t n = 0;
 
 	memset(cfg, 0, sizeof *cfg);
@@ -113,6 +114,7 @@ void pc_config_parse(struct pc_config *cfg, int argc, char **argv)
 	opts[n++] = (struct option){ "listen", required_argument, NULL, O_LISTEN };
 	opts[n++] = (struct option){ "log-level", required_argument, NULL, O_LOG };
 	opts[n++] = (struct option){ "help", no_argument, NULL, O_HELP };
+	opts[n++] = (struct option){ "version", no_argument, NULL, O_VERSION };
 	opts[n] = (struct option){ 0 };
 
 	int c;
@@ -130,6 +132,9 @@ void pc_config_parse(struct pc_config *cfg, int argc, char **argv)
 			}
 		} else if (c == O_HELP) {
 			usage(stdout);
+			exit(0);
+		} else if (c == O_VERSION) {
+			printf("pointcleard %s\n", PC_VERSION);
 			exit(0);
 		} else if (c >= O_INT && c < O_INT + (int)N_INT_SETTINGS) {
 			const struct int_setting *s = &int_settings[c - O_INT];

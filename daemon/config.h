@@ -23,7 +23,6 @@ struct pc_config {
 	int reconnect_ms;
 	int batch_timeout_ms;           /* a batch without an answer by then: connection presumed dead */
 	int stats_interval_ms;          /* how often the write path's latencies are logged; 0: never */
-	bool shutting_down;
 };
 
 /* Fills cfg from argv; prints usage and exits on --help or a bad option. */

@@ -18,12 +18,12 @@
 
 #include <pointclear/frame.h>
 
+#include "answer.h"
+#include "clock.h"
+#include "core.h"
 #include "keycache.h"
 #include "log.h"
-#include "receipt.h"
 #include "tls.h"
-#include "verify.h"
-#include "writer.h"
 
 #define CODE(x) POINTCLEAR__V1__CODE__##x
 #define OUT_HIGH (1024 * 1024)   /* answers queued for a client that does not read them */
@@ -32,8 +32,6 @@
 
 enum conn_state { CONN_HANDSHAKE, CONN_ACTIVE, CONN_DRAINING, CONN_CLOSED };
 static const char *state_names[] = { "handshake", "active", "draining", "closed" };
-
-enum req_list { REQ_NONE, REQ_VERIFYING, REQ_WAITING };
 
 struct pc_conn {
 	TAILQ_ENTRY(pc_conn) link;          /* on the list of its state */
@@ -45,8 +43,7 @@ struct pc_conn {
 	bool flush_queued;
 	char peer[64];
 	char alliance[65], merchant[65];
-	struct pc_request_list verifying;   /* arrival order; released to the writer in order */
-	struct pc_request_list waiting;     /* with the writer */
+	struct pc_core_client *client;      /* once identified; its requests go on without it */
 	int inflight;                       /* read, not yet answered */
 	int64_t deadline_us;                /* handshake, frame or drain deadline; 0 = none */
 	bool reading;
@@ -95,15 +92,6 @@ static void conn_enter_state(struct pc_conn *c, enum conn_state st)
 	TAILQ_INSERT_TAIL(state_list(st), c, link);
 }
 
-static void detach_requests(struct pc_request_list *l)
-{
-	struct pc_request *r;
-	while ((r = TAILQ_FIRST(l)) != NULL) {
-		TAILQ_REMOVE(l, r, conn_link);
-		r->conn = NULL;
-	}
-}
-
 static void conn_close(struct pc_conn *c, const char *reason)
 {
 	if (c->state == CONN_CLOSED)
@@ -111,8 +99,8 @@ static void conn_close(struct pc_conn *c, const char *reason)
 	log_info("c=%llu merchant=%s/%s peer=%s closed reason=\"%s\" inflight=%d",
 	         (unsigned long long)c->id, c->alliance[0] ? c->alliance : "-",
 	         c->merchant[0] ? c->merchant : "-", c->peer, reason, c->inflight);
-	detach_requests(&c->verifying);
-	detach_requests(&c->waiting);
+	pc_core_client_free(c->client);
+	c->client = NULL;
 	/* Bytes still staged would have sat unwritten in bev's output until the next
 	 * write event, which a freed bev never gets: drop them the same way. */
 	if (c->flush_queued)
@@ -127,7 +115,6 @@ static void conn_close(struct pc_conn *c, const char *reason)
 	c->bev = NULL;
 	conn_enter_state(c, CONN_CLOSED);
 	srv->n_conns--;
-	event_active(srv->reap_ev, EV_READ, 0);
 }
 
 /* Every frame goes through staged, so frames keep the order they were sent in. */
@@ -153,13 +140,8 @@ static size_t conn_out_len(const struct pc_conn *c)
 
 static void send_protocol_error(struct pc_conn *c, uint64_t rid, pc_code code, const char *msg)
 {
-	Pointclear__V1__ProtocolError pe = POINTCLEAR__V1__PROTOCOL_ERROR__INIT;
-	pe.code = code;
-	pe.message = (char *)msg;
 	size_t len;
-	uint8_t *body = pc_pack(&pe.base, &len);
-	if (!body)
-		fatalx("conn: pack failed");
+	uint8_t *body = pc_answer_protocol_error(code, msg, &len);
 	send_frame(c, PC_MSG_PROTOCOL_ERROR, rid, body, len);
 	free(body);
 }
@@ -227,39 +209,33 @@ static void conn_resume(struct pc_conn *c)
 
 static void global_check(void)
 {
-	if (srv->cfg.shutting_down)
+	if (srv->shutting_down)
 		return;   /* stays paused until the loop exits */
-	if (!srv->global_paused && srv->live_requests >= srv->cfg.global_max_pending) {
+	int live = pc_core_live(srv->core);
+	if (!srv->global_paused && live >= srv->cfg.global_max_pending) {
 		srv->global_paused = true;
-		log_info("backpressure=on live=%d", srv->live_requests);
+		log_info("backpressure=on live=%d", live);
 		struct pc_conn *c;
 		TAILQ_FOREACH(c, &srv->active, link)
 			conn_pause(c);
-	} else if (srv->global_paused && srv->live_requests < srv->cfg.global_max_pending / 2) {
+	} else if (srv->global_paused && live < srv->cfg.global_max_pending / 2) {
 		srv->global_paused = false;
-		log_info("backpressure=off live=%d", srv->live_requests);
+		log_info("backpressure=off live=%d", live);
 		struct pc_conn *c, *next;
 		TAILQ_FOREACH_SAFE(c, &srv->active, link, next)
 			conn_resume(c);
 	}
 }
 
-/* A SUBMIT joins to_verify, handed to the workers once the read is parsed. */
-static void dispatch(struct pc_conn *c, const struct pc_frame_header *h, uint8_t *body, size_t len,
-                     struct pc_request_list *to_verify)
+/* A SUBMIT goes to the core, which hands it to the workers once the read is
+ * parsed (pc_core_dispatch). */
+static void dispatch(struct pc_conn *c, const struct pc_frame_header *h, uint8_t *body, size_t len)
 {
 	switch (h->type) {
-	case PC_MSG_SUBMIT: {
-		struct pc_request *r = pc_request_new(body, len, h->request_id);
-		r->conn = c;
-		memcpy(r->alliance, c->alliance, sizeof r->alliance);
-		memcpy(r->merchant, c->merchant, sizeof r->merchant);
-		TAILQ_INSERT_TAIL(&c->verifying, r, conn_link);
+	case PC_MSG_SUBMIT:
+		pc_core_submit(c->client, h->request_id, body, len);
 		c->inflight++;
-		srv->live_requests++;
-		TAILQ_INSERT_TAIL(to_verify, r, stage_link);
 		break;
-	}
 	case PC_MSG_PING:
 		send_frame(c, PC_MSG_PONG, h->request_id, NULL, 0);
 		free(body);
@@ -271,7 +247,7 @@ static void dispatch(struct pc_conn *c, const struct pc_frame_header *h, uint8_t
 	}
 }
 
-static void read_frames(struct pc_conn *c, struct pc_request_list *to_verify)
+static void read_frames(struct pc_conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 	while (c->state == CONN_ACTIVE) {
@@ -315,7 +291,7 @@ static void read_frames(struct pc_conn *c, struct pc_request_list *to_verify)
 			evbuffer_remove(in, body, body_len);
 		}
 		c->deadline_us = 0;
-		dispatch(c, &h, body, body_len, to_verify);
+		dispatch(c, &h, body, body_len);
 		global_check();
 	}
 }
@@ -324,10 +300,8 @@ static void read_frames(struct pc_conn *c, struct pc_request_list *to_verify)
  * with one lock and one wake-up instead of one per request. */
 static void conn_read_frames(struct pc_conn *c)
 {
-	struct pc_request_list to_verify = TAILQ_HEAD_INITIALIZER(to_verify);
-	read_frames(c, &to_verify);
-	if (!TAILQ_EMPTY(&to_verify))
-		pc_verify_submit(srv->verify, &to_verify);
+	read_frames(c);
+	pc_core_dispatch(srv->core);
 }
 
 static void on_read(struct bufferevent *bev, void *arg)
@@ -379,6 +353,10 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 			conn_close(c, why);
 			return;
 		}
+		struct pc_identity id;
+		memcpy(id.alliance, c->alliance, sizeof id.alliance);
+		memcpy(id.merchant, c->merchant, sizeof id.merchant);
+		c->client = pc_core_client_new(srv->core, &id, c);
 		c->deadline_us = 0;
 		conn_enter_state(c, CONN_ACTIVE);
 		log_info("c=%llu merchant=%s/%s peer=%s authenticated", (unsigned long long)c->id,
@@ -402,7 +380,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 
 void pc_conn_accept(evutil_socket_t fd, const struct sockaddr *sa, int salen)
 {
-	if (srv->cfg.shutting_down || srv->n_conns >= srv->cfg.max_connections ||
+	if (srv->shutting_down || srv->n_conns >= srv->cfg.max_connections ||
 	    srv->n_handshaking >= srv->cfg.max_unauthenticated || !srv->tls) {
 		log_warnx("accept refused conns=%d handshaking=%d", srv->n_conns, srv->n_handshaking);
 		evutil_closesocket(fd);
@@ -412,8 +390,6 @@ void pc_conn_accept(evutil_socket_t fd, const struct sockaddr *sa, int salen)
 	if (!c)
 		fatal("conn: calloc");
 	c->id = ++srv->next_conn_id;
-	TAILQ_INIT(&c->verifying);
-	TAILQ_INIT(&c->waiting);
 	c->staged = evbuffer_new();
 	if (!c->staged)
 		fatalx("conn: evbuffer_new failed");
@@ -443,58 +419,24 @@ void pc_conn_accept(evutil_socket_t fd, const struct sockaddr *sa, int salen)
 	log_debug("c=%llu peer=%s accepted", (unsigned long long)c->id, c->peer);
 }
 
-/* Hands verified requests to the writer in arrival order; answers rejections. */
-static void conn_release(struct pc_conn *c)
+/* The core's answer to one of c's requests. The connection's resume check runs
+ * once its answers are flushed (on_flush): every answer to a connection that is
+ * still there stages a frame. */
+void pc_conn_answer(void *cookie, uint64_t request_id, const struct pc_outcome *o)
 {
-	struct pc_request *r;
-	while ((r = TAILQ_FIRST(&c->verifying)) != NULL &&
-	       (r->stage == PC_REQ_VERIFIED || r->stage == PC_REQ_REJECTED)) {
-		TAILQ_REMOVE(&c->verifying, r, conn_link);
-		if (r->stage == PC_REQ_REJECTED) {
-			size_t len;
-			uint8_t *body = pc_result_refused(POINTCLEAR__V1__DISPOSITION__REJECTED, r->code,
-			                                  r->message, 0, &len);
-			r->conn = c;
-			pc_conn_answer(r, body, len);
-		} else {
-			TAILQ_INSERT_TAIL(&c->waiting, r, conn_link);
-			r->stage = PC_REQ_QUEUED;   /* on c->waiting from here on */
-			pc_writer_enqueue(srv->writer, r);
-		}
-		if (c->state == CONN_CLOSED)
-			return;
+	struct pc_conn *c = cookie;
+	if (c->state == CONN_ACTIVE || c->state == CONN_DRAINING) {
+		size_t len;
+		uint8_t *body = pc_answer_submit_result(o, &len);
+		send_frame(c, PC_MSG_SUBMIT_RESULT, request_id, body, len);
+		free(body);
 	}
+	c->inflight--;
 }
 
-void pc_conn_on_verified(struct pc_request *r, void *arg)
+void pc_conn_released(void *arg)
 {
 	(void)arg;
-	struct pc_conn *c = r->conn;
-	if (!c) {
-		/* its connection is gone: nothing was recorded, nobody to answer */
-		srv->live_requests--;
-		pc_request_free(r);
-		global_check();
-		return;
-	}
-	conn_release(c);
-}
-
-/* The connection's resume check runs once its answers are flushed (on_flush):
- * every answer to a connection that is still there stages a frame. */
-void pc_conn_answer(struct pc_request *r, uint8_t *body, size_t len)
-{
-	struct pc_conn *c = r->conn;
-	if (c) {
-		if (r->stage == PC_REQ_QUEUED || r->stage == PC_REQ_IN_BATCH)
-			TAILQ_REMOVE(&c->waiting, r, conn_link);
-		if (c->state == CONN_ACTIVE || c->state == CONN_DRAINING)
-			send_frame(c, PC_MSG_SUBMIT_RESULT, r->request_id, body, len);
-		c->inflight--;
-	}
-	free(body);
-	pc_request_free(r);
-	srv->live_requests--;
 	global_check();
 }
 
@@ -577,13 +519,8 @@ void pc_conn_close_all(const char *reason)
 		conn_close(c, reason);
 }
 
-/* Frees closed connections; runs as its own event, outside any of their callbacks. */
-void pc_conn_reap(evutil_socket_t fd, short what, void *arg);
-void pc_conn_reap(evutil_socket_t fd, short what, void *arg)
+void pc_conn_reap(void)
 {
-	(void)fd;
-	(void)what;
-	(void)arg;
 	struct pc_conn *c;
 	while ((c = TAILQ_FIRST(&srv->closed)) != NULL) {
 		TAILQ_REMOVE(&srv->closed, c, link);

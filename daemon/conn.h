@@ -3,14 +3,16 @@
  * States (each is also the list the connection sits on in struct pc_server):
  * HANDSHAKE -> ACTIVE -> (DRAINING) -> CLOSED. conn_enter_state() alone moves a
  * connection; conn_close() alone ends one, logging its reason once. A closed
- * connection is freed after the loop iteration, never inside a callback, and the
- * requests it still has go on detached. */
+ * connection is freed later by pc_conn_reap, never inside a callback, and the
+ * requests it still has go on in the core detached. An identified connection is
+ * one client of the core (core.h): SUBMITs go to it, its outcomes come back as
+ * SUBMIT_RESULT frames. */
 #ifndef PC_CONN_H
 #define PC_CONN_H
 
 #include <event2/util.h>
 
-#include "request.h"
+#include "outcome.h"
 #include "server.h"
 
 void pc_conn_init(struct pc_server *srv);
@@ -18,17 +20,18 @@ void pc_conn_init(struct pc_server *srv);
 /* The listener's accept callback. */
 void pc_conn_accept(evutil_socket_t fd, const struct sockaddr *sa, int salen);
 
-/* A worker finished with r (VERIFIED or REJECTED). */
-void pc_conn_on_verified(struct pc_request *r, void *arg);
-
-/* The writer's answer: stages body as r's SUBMIT_RESULT (if its connection is
- * still there), frees body and r. Everything staged for a connection reaches its
+/* The core's hooks (core.h). answer stages o as the SUBMIT_RESULT of request_id
+ * on the connection cookie. Everything staged for a connection reaches its
  * bufferevent together, from one event that runs after the callbacks already
- * pending in this loop iteration. */
-void pc_conn_answer(struct pc_request *r, uint8_t *body, size_t len);
+ * pending in this loop iteration. released re-checks the global backpressure. */
+void pc_conn_answer(void *cookie, uint64_t request_id, const struct pc_outcome *o);
+void pc_conn_released(void *arg);
 
 /* Closes connections whose handshake or frame deadline passed. */
 void pc_conn_sweep(void);
+
+/* Frees closed connections; runs outside any of their callbacks (janitor.c). */
+void pc_conn_reap(void);
 
 /* Closes every connection (shutdown). */
 void pc_conn_close_all(const char *reason);

@@ -1,26 +1,21 @@
 /* control.c - key cache reloads and the hold sweep (see control.h). */
 #include "control.h"
 
-#include <event2/event.h>
 #include <openssl/pem.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "db.h"
 #include "keycache.h"
 #include "log.h"
-#include "pgarray.h"
 #include "sql.h"
-#include "tls.h"
 
-static struct pc_server *srv;
-static void (*first_load_cb)(struct pc_server *);
-static struct event *reload_ev, *sweep_ev;
+static struct pc_db *control_db;
+static struct pc_control_hooks hooks;
 static struct pc_keys *building;     /* the snapshot being loaded */
 static bool loading, reload_again, loaded_once, sweeping;
 static int load_step;
 
-static void reload(void);
 
 static void copy_text(char *dst, size_t cap, const char *src)
 {
@@ -104,17 +99,8 @@ static void publish(void)
 {
 	pc_keys_seal(building);
 	struct pc_keys *old = pc_keys_acquire();
-	if (!old || !pc_keys_same_cas(old, building)) {
-		SSL_CTX *ctx = pc_tls_server_ctx(srv->cert_file, srv->key_file, building);
-		if (ctx) {
-			SSL_CTX_free(srv->tls);   /* connections hold their own references */
-			srv->tls = ctx;
-		} else if (!srv->tls) {
-			fatalx("cannot build the TLS context from %s", srv->cert_file);
-		} else {
-			log_error("TLS reload failed; keeping the previous trust");
-		}
-	}
+	if (hooks.on_keys)
+		hooks.on_keys(hooks.arg, old, building);
 	pc_keys_release(old);
 	log_info("keycache reloaded alliances=%d", pc_keys_alliance_count(building));
 	pc_keys_publish(building);
@@ -122,11 +108,12 @@ static void publish(void)
 	loading = false;
 	if (!loaded_once) {
 		loaded_once = true;
-		first_load_cb(srv);
+		if (hooks.on_first_load)
+			hooks.on_first_load(hooks.arg);
 	}
 	if (reload_again) {
 		reload_again = false;
-		reload();
+		pc_control_reload();
 	}
 }
 
@@ -146,13 +133,13 @@ static void on_load_step(void *arg, enum pc_db_outcome outcome, const PGresult *
 	}
 }
 
-static void reload(void)
+void pc_control_reload(void)
 {
 	if (loading) {
 		reload_again = true;
 		return;
 	}
-	if (!pc_db_ready(srv->control_db))
+	if (!pc_db_ready(control_db))
 		return;
 	building = pc_keys_new();
 	loading = true;
@@ -160,7 +147,7 @@ static void reload(void)
 	static const char *const steps[] = { PC_STMT_LOAD_ALLIANCES, PC_STMT_LOAD_MERCHANTS,
 	                                     PC_STMT_LOAD_KEYS };
 	for (int i = 0; i < 3; i++) {
-		if (pc_db_send_prepared(srv->control_db, steps[i], 0, NULL, NULL, NULL, 0,
+		if (pc_db_send_prepared(control_db, steps[i], 0, NULL, NULL, NULL, 0,
 		                        on_load_step, NULL) < 0) {
 			if (building)
 				load_failed("send");
@@ -172,7 +159,7 @@ static void reload(void)
 static void on_control_ready(void *arg)
 {
 	(void)arg;
-	reload();   /* anything may have changed while we were away */
+	pc_control_reload();   /* anything may have changed while we were away */
 }
 
 static void on_control_lost(void *arg)
@@ -185,15 +172,7 @@ static void on_notify(void *arg, const char *channel)
 {
 	(void)arg;
 	if (strcmp(channel, "pc_keys") == 0)
-		reload();
-}
-
-static void on_reload_timer(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-	reload();
+		pc_control_reload();
 }
 
 static void on_swept(void *arg, enum pc_db_outcome outcome, const PGresult *res)
@@ -209,42 +188,46 @@ static void on_swept(void *arg, enum pc_db_outcome outcome, const PGresult *res)
 	}
 }
 
-static void on_sweep_timer(evutil_socket_t fd, short what, void *arg)
+void pc_control_sweep_holds(void)
 {
-	(void)fd;
-	(void)what;
-	(void)arg;
-	if (sweeping || !pc_db_ready(srv->control_db))
+	if (sweeping || !pc_db_ready(control_db))
 		return;
 	static const char limit[] = "10000";
 	const char *values[1] = { limit };
-	if (pc_db_send_prepared(srv->control_db, PC_STMT_EXPIRE_HOLDS, 1, values, NULL, NULL, 0,
+	if (pc_db_send_prepared(control_db, PC_STMT_EXPIRE_HOLDS, 1, values, NULL, NULL, 0,
 	                        on_swept, NULL) == 0)
 		sweeping = true;
 }
 
-void pc_control_start(struct pc_server *s, void (*on_first_load)(struct pc_server *))
+void pc_control_start(struct event_base *base, const struct pc_config *cfg,
+                      const struct pc_control_hooks *h)
 {
-	srv = s;
-	first_load_cb = on_first_load;
+	hooks = *h;
 	struct pc_db_opts o = {
-		.conninfo = s->cfg.db,
+		.conninfo = cfg->db,
 		.name = "control",
 		.statements = pc_control_statements,
 		.nstatements = pc_control_nstatements,
 		.setup = pc_control_setup,
 		.nsetup = pc_control_nsetup,
-		.reconnect_ms = s->cfg.reconnect_ms,
-		.query_timeout_ms = s->cfg.batch_timeout_ms,
+		.reconnect_ms = cfg->reconnect_ms,
+		.query_timeout_ms = cfg->batch_timeout_ms,
 	};
-	struct pc_db_hooks h = { on_control_ready, on_control_lost, on_notify, NULL };
-	s->control_db = pc_db_new(s->base, &o, &h);
+	struct pc_db_hooks dh = { on_control_ready, on_control_lost, on_notify, NULL };
+	control_db = pc_db_new(base, &o, &dh);
+	pc_db_start(control_db);
+}
 
-	struct timeval reload_tv = { s->cfg.key_reload_ms / 1000, (s->cfg.key_reload_ms % 1000) * 1000 };
-	reload_ev = event_new(s->base, -1, EV_PERSIST, on_reload_timer, NULL);
-	event_add(reload_ev, &reload_tv);
-	struct timeval sweep_tv = { s->cfg.hold_sweep_ms / 1000, (s->cfg.hold_sweep_ms % 1000) * 1000 };
-	sweep_ev = event_new(s->base, -1, EV_PERSIST, on_sweep_timer, NULL);
-	event_add(sweep_ev, &sweep_tv);
-	pc_db_start(s->control_db);
+struct pc_db *pc_control_db(void)
+{
+	return control_db;
+}
+
+void pc_control_stop(void)
+{
+	pc_db_free(control_db);
+	control_db = NULL;
+	pc_keys_release(building);
+	building = NULL;
+	loading = false;
 }

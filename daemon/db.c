@@ -36,7 +36,7 @@ struct pc_db {
 	struct event *connect_ev;   /* one-shot, connect phase */
 	struct event *read_ev;      /* persistent, connected phase */
 	struct event *write_ev;     /* one-shot, while output is pending */
-	struct event *timer_ev;     /* reconnect pause and the query watchdog */
+	struct timespec retry_at;   /* DB_WAITING: reconnect from then on (pc_db_tick) */
 	struct db_queries queries;
 	int inflight;
 	int setup_left;
@@ -56,12 +56,6 @@ static double elapsed_ms(const struct timespec *since)
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (double)(now.tv_sec - since->tv_sec) * 1e3 + (double)(now.tv_nsec - since->tv_nsec) / 1e6;
-}
-
-static void db_arm_timer(struct pc_db *db, int ms)
-{
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-	evtimer_add(db->timer_ev, &tv);
 }
 
 static void db_free_events(struct pc_db *db)
@@ -248,7 +242,6 @@ static void db_connected(struct pc_db *db)
 			db->hooks.on_ready(db->hooks.arg);
 	}
 	db_flush(db);
-	db_arm_timer(db, 1000);
 }
 
 static void db_wait_socket(struct pc_db *db, short what)
@@ -310,25 +303,6 @@ static void db_connect(struct pc_db *db)
 	db_wait_socket(db, EV_WRITE);
 }
 
-static void db_on_timer(evutil_socket_t fd, short what, void *arg)
-{
-	struct pc_db *db = arg;
-	(void)fd;
-	(void)what;
-	if (db->state == DB_WAITING) {
-		db_connect(db);
-		return;
-	}
-	if (db->state != DB_SETUP && db->state != DB_READY)
-		return;
-	struct db_query *q = TAILQ_FIRST(&db->queries);
-	if (q && elapsed_ms(&q->sent) > db->opts.query_timeout_ms) {
-		db_lost(db, "query timed out");
-		return;
-	}
-	db_arm_timer(db, 1000);
-}
-
 static void db_lost(struct pc_db *db, const char *why)
 {
 	char reason[256];
@@ -345,8 +319,9 @@ static void db_lost(struct pc_db *db, const char *why)
 	db_fail_all(db);
 	if (was_up && db->hooks.on_lost)
 		db->hooks.on_lost(db->hooks.arg);
-	evtimer_del(db->timer_ev);
-	db_arm_timer(db, db->opts.reconnect_ms);
+	clock_gettime(CLOCK_MONOTONIC, &db->retry_at);
+	db->retry_at.tv_sec += db->opts.reconnect_ms / 1000;
+	db->retry_at.tv_nsec += (long)(db->opts.reconnect_ms % 1000) * 1000000;
 }
 
 struct pc_db *pc_db_new(struct event_base *base, const struct pc_db_opts *opts,
@@ -360,9 +335,6 @@ struct pc_db *pc_db_new(struct event_base *base, const struct pc_db_opts *opts,
 	if (hooks)
 		db->hooks = *hooks;
 	TAILQ_INIT(&db->queries);
-	db->timer_ev = evtimer_new(base, db_on_timer, db);
-	if (!db->timer_ev)
-		fatal("db: evtimer_new");
 	return db;
 }
 
@@ -370,6 +342,20 @@ void pc_db_start(struct pc_db *db)
 {
 	if (db->state == DB_IDLE)
 		db_connect(db);
+}
+
+void pc_db_tick(struct pc_db *db)
+{
+	if (db->state == DB_WAITING) {
+		if (elapsed_ms(&db->retry_at) >= 0)
+			db_connect(db);
+		return;
+	}
+	if (db->state != DB_SETUP && db->state != DB_READY)
+		return;
+	struct db_query *q = TAILQ_FIRST(&db->queries);
+	if (q && elapsed_ms(&q->sent) > db->opts.query_timeout_ms)
+		db_lost(db, "query timed out");
 }
 
 bool pc_db_ready(const struct pc_db *db)
@@ -413,6 +399,5 @@ void pc_db_free(struct pc_db *db)
 		PQfinish(db->conn);
 	db->conn = NULL;
 	db_fail_all(db);
-	event_free(db->timer_ev);
 	free(db);
 }

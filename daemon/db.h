@@ -4,7 +4,8 @@
  * so it is its own implicit transaction, and its callback fires only when that
  * Sync comes back, i.e. after the commit. Queries are answered in the order sent.
  * A lost connection fails every query in flight with PC_DB_LOST (outcome unknown:
- * never report those as done), then reconnects by itself after a pause. */
+ * never report those as done); pc_db_tick, run periodically by the janitor,
+ * reconnects it once the pause after the loss has passed. */
 #ifndef PC_DB_H
 #define PC_DB_H
 
@@ -44,13 +45,16 @@ struct pc_db_opts {
 	int nstatements;
 	const char *const *setup;               /* parameterless statements run after connect (LISTEN ...) */
 	int nsetup;
-	int reconnect_ms;
+	int reconnect_ms;                       /* pause after a loss before reconnecting */
 	int query_timeout_ms;                   /* oldest query older than this: connection presumed dead */
 };
 
 struct pc_db *pc_db_new(struct event_base *base, const struct pc_db_opts *opts,
                         const struct pc_db_hooks *hooks);
 void pc_db_start(struct pc_db *db);
+/* Periodic work: reconnects a lost connection whose pause is over; presumes dead
+ * one whose oldest query is older than query_timeout_ms. */
+void pc_db_tick(struct pc_db *db);
 bool pc_db_ready(const struct pc_db *db);
 int pc_db_inflight(const struct pc_db *db);
 

@@ -17,19 +17,15 @@
 
 #include "conn.h"
 #include "control.h"
-#include "db.h"
+#include "core.h"
+#include "janitor.h"
 #include "keycache.h"
 #include "log.h"
 #include "receipt.h"
 #include "server.h"
-#include "sql.h"
-#include "verify.h"
-#include "writer.h"
-
-void pc_conn_reap(evutil_socket_t fd, short what, void *arg);
+#include "tls.h"
 
 static struct pc_server server;
-static struct event *shutdown_timer;
 
 static void open_listener(struct pc_server *srv);
 
@@ -40,13 +36,6 @@ static void on_writer_ready(void *arg)
 	struct pc_server *srv = arg;
 	if (!srv->listener)
 		open_listener(srv);
-	pc_writer_kick(srv->writer);
-}
-
-static void on_writer_lost(void *arg)
-{
-	struct pc_server *srv = arg;
-	pc_writer_db_lost(srv->writer);
 }
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
@@ -64,20 +53,28 @@ static void on_listener_error(struct evconnlistener *l, void *arg)
 	log_warn("accept");
 }
 
-static void start_writer(struct pc_server *srv)
+/* Once merchants are known, the writer connects. */
+static void on_first_keys(void *arg)
 {
-	struct pc_db_opts o = {
-		.conninfo = srv->cfg.db,
-		.name = "writer",
-		.statements = pc_writer_statements,
-		.nstatements = pc_writer_nstatements,
-		.reconnect_ms = srv->cfg.reconnect_ms,
-		.query_timeout_ms = srv->cfg.batch_timeout_ms,
-	};
-	struct pc_db_hooks h = { on_writer_ready, on_writer_lost, NULL, srv };
-	srv->writer_db = pc_db_new(srv->base, &o, &h);
-	pc_writer_attach(srv->writer, srv->writer_db);
-	pc_db_start(srv->writer_db);
+	struct pc_server *srv = arg;
+	pc_core_open_db(srv->core, on_writer_ready, srv);
+}
+
+/* The TLS trust follows the alliance CAs of each new key snapshot. */
+static void on_new_keys(void *arg, const struct pc_keys *old, const struct pc_keys *next)
+{
+	struct pc_server *srv = arg;
+	if (old && pc_keys_same_cas(old, next))
+		return;
+	SSL_CTX *ctx = pc_tls_server_ctx(srv->cert_file, srv->key_file, next);
+	if (ctx) {
+		SSL_CTX_free(srv->tls);   /* connections hold their own references */
+		srv->tls = ctx;
+	} else if (!srv->tls) {
+		fatalx("cannot build the TLS context from %s", srv->cert_file);
+	} else {
+		log_error("TLS reload failed; keeping the previous trust");
+	}
 }
 
 static void open_listener(struct pc_server *srv)
@@ -116,48 +113,28 @@ static void open_listener(struct pc_server *srv)
 	fflush(stderr);
 }
 
-static void on_conn_sweep(evutil_socket_t fd, short what, void *arg)
+/* SIGUSR1: the stats line now, and counting afresh (the bench marks its steps) */
+static void on_stats_signal(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	(void)arg;
-	pc_conn_sweep();
-}
-
-static void on_stats_tick(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-	pc_writer_log_stats(server.writer);
-}
-
-/* Graceful stop: accept nothing, read nothing, let what is in flight be answered,
- * then leave the loop (or after ten seconds). */
-static void on_shutdown_tick(evutil_socket_t fd, short what, void *arg)
-{
-	static int ticks;
-	(void)fd;
-	(void)what;
-	(void)arg;
-	if (server.live_requests == 0 || ++ticks > 100)
-		event_base_loopexit(server.base, NULL);
+	pc_core_log_stats(server.core);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	(void)what;
 	(void)arg;
-	if (server.cfg.shutting_down)
+	if (server.shutting_down)
 		return;
-	log_info("signal=%d shutting down live=%d", (int)sig, server.live_requests);
-	server.cfg.shutting_down = true;
+	log_info("signal=%d shutting down live=%d", (int)sig, pc_core_live(server.core));
+	/* accept nothing, read nothing, let what is in flight be answered; the
+	 * janitor ends the loop */
+	server.shutting_down = true;
 	if (server.listener)
 		evconnlistener_disable(server.listener);
 	server.global_paused = true;
-	struct timeval tv = { 0, 100000 };
-	shutdown_timer = event_new(server.base, -1, EV_PERSIST, on_shutdown_tick, NULL);
-	event_add(shutdown_timer, &tv);
 }
 
 int main(int argc, char **argv)
@@ -184,54 +161,36 @@ int main(int argc, char **argv)
 	TAILQ_INIT(&srv->active);
 	TAILQ_INIT(&srv->draining);
 	TAILQ_INIT(&srv->closed);
-	srv->reap_ev = event_new(srv->base, -1, 0, pc_conn_reap, NULL);
 	pc_conn_init(srv);
-	srv->writer = pc_writer_new(&srv->cfg, pc_conn_answer);
-	srv->verify = pc_verify_new(srv->base, srv->cfg.workers, pc_conn_on_verified, NULL);
+	struct pc_core_hooks hooks = { pc_conn_answer, pc_conn_released, NULL };
+	srv->core = pc_core_new(srv->base, &srv->cfg, &hooks);
 	/* stats_interval_ms also tells `pointclear bench` that SIGUSR1 asks for stats */
 	log_info("starting workers=%d batch_max=%d batches_in_flight=%d stats_interval_ms=%d",
 	         srv->cfg.workers, srv->cfg.batch_max, srv->cfg.batches_in_flight,
 	         srv->cfg.stats_interval_ms);
 
-	int sweep_ms = srv->cfg.frame_timeout_ms < srv->cfg.handshake_timeout_ms
-	             ? srv->cfg.frame_timeout_ms : srv->cfg.handshake_timeout_ms;
-	sweep_ms = sweep_ms / 4 < 10 ? 10 : (sweep_ms / 4 > 1000 ? 1000 : sweep_ms / 4);
-	struct event *sweep = event_new(srv->base, -1, EV_PERSIST, on_conn_sweep, NULL);
-	struct timeval sweep_tv = { sweep_ms / 1000, (sweep_ms % 1000) * 1000 };
-	event_add(sweep, &sweep_tv);
-	struct event *stats = NULL;
-	if (srv->cfg.stats_interval_ms > 0) {
-		stats = event_new(srv->base, -1, EV_PERSIST, on_stats_tick, NULL);
-		struct timeval stats_tv = { srv->cfg.stats_interval_ms / 1000,
-		                            (srv->cfg.stats_interval_ms % 1000) * 1000 };
-		event_add(stats, &stats_tv);
-	}
-	/* SIGUSR1: the stats line now, and counting afresh (the bench marks its steps) */
-	struct event *sigusr1 = evsignal_new(srv->base, SIGUSR1, on_stats_tick, NULL);
+	struct event *sigusr1 = evsignal_new(srv->base, SIGUSR1, on_stats_signal, NULL);
 	event_add(sigusr1, NULL);
 	struct event *sigterm = evsignal_new(srv->base, SIGTERM, on_signal, NULL);
 	struct event *sigint = evsignal_new(srv->base, SIGINT, on_signal, NULL);
 	event_add(sigterm, NULL);
 	event_add(sigint, NULL);
 
-	pc_control_start(srv, start_writer);
+	pc_janitor_start(srv);
+	struct pc_control_hooks ch = { on_new_keys, on_first_keys, srv };
+	pc_control_start(srv->base, &srv->cfg, &ch);
 	event_base_dispatch(srv->base);
 
-	log_info("stopped live=%d", srv->live_requests);
+	log_info("stopped live=%d", pc_core_live(srv->core));
 	pc_conn_close_all("shutting down");
-	pc_conn_reap(-1, 0, NULL);
+	pc_conn_reap();
 	if (srv->listener)
 		evconnlistener_free(srv->listener);
-	pc_verify_free(srv->verify);
-	pc_db_free(srv->writer_db);
-	pc_writer_free(srv->writer);
-	event_free(sweep);
-	if (stats)
-		event_free(stats);
+	pc_core_free(srv->core);
+	pc_control_stop();
+	pc_janitor_stop();
 	event_free(sigusr1);
 	event_free(sigterm);
 	event_free(sigint);
-	if (shutdown_timer)
-		event_free(shutdown_timer);
 	return 0;
 }

@@ -25,7 +25,7 @@ int pc_receipt_load_key(const char *path)
 	}
 	EVP_PKEY *pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
-	uint8_t seed[PC_SEED_SIZE], pk[PC_PK_SIZE];
+	uint8_t seed[PC_SEED_SIZE];
 	size_t len = sizeof seed;
 	if (!pkey || EVP_PKEY_get_base_id(pkey) != EVP_PKEY_ED25519 ||
 	    !EVP_PKEY_get_raw_private_key(pkey, seed, &len) || len != sizeof seed) {
@@ -34,16 +34,17 @@ int pc_receipt_load_key(const char *path)
 		return -1;
 	}
 	EVP_PKEY_free(pkey);
-	pc_keypair_from_seed(pk, operator_sk, seed);
+	pc_receipt_use_seed(seed);
 	sodium_memzero(seed, sizeof seed);
-	pc_key_id(operator_key_id, pk);
-	log_info("operator key_id=%s", operator_key_id);
 	return 0;
 }
 
-static const char *result_message(pc_code code)
+void pc_receipt_use_seed(const uint8_t seed[PC_SEED_SIZE])
 {
-	return code == POINTCLEAR__V1__CODE__OK ? "approved" : pc_code_message(code);
+	uint8_t pk[PC_PK_SIZE];
+	pc_keypair_from_seed(pk, operator_sk, seed);
+	pc_key_id(operator_key_id, pk);
+	log_info("operator key_id=%s", operator_key_id);
 }
 
 struct slot {
@@ -162,51 +163,17 @@ void pc_receipt_tree_free(struct pc_receipt_tree *t)
 	free(t);
 }
 
-uint8_t *pc_result_recorded(Pointclear__V1__Disposition disp, const struct pc_receipt_tree *t,
-                            uint64_t seq, size_t *len)
+void pc_receipt_tree_view(const struct pc_receipt_tree *t, uint64_t seq,
+                          struct pc_receipt_view *v, pc_code *code)
 {
 	size_t index = (size_t)(seq - t->first);
 	const struct slot *s = &t->slots[index];
-	uint8_t path[PC_MERKLE_MAX_PATH][PC_HASH_SIZE];
-	ProtobufCBinaryData steps[PC_MERKLE_MAX_PATH];
-	size_t n = pc_merkle_path(&t->merkle, index, path);
-	for (size_t i = 0; i < n; i++) {
-		steps[i].data = path[i];
-		steps[i].len = PC_HASH_SIZE;
-	}
-
-	Pointclear__V1__Receipt receipt = POINTCLEAR__V1__RECEIPT__INIT;
-	receipt.body.data = s->body;
-	receipt.body.len = s->len;
-	receipt.key_id = operator_key_id;
-	receipt.signature.data = (uint8_t *)t->sig;
-	receipt.signature.len = sizeof t->sig;
-	receipt.tree_head.data = t->head;
-	receipt.tree_head.len = t->head_len;
-	receipt.n_inclusion_path = n;
-	receipt.inclusion_path = steps;
-
-	Pointclear__V1__SubmitResult sr = POINTCLEAR__V1__SUBMIT_RESULT__INIT;
-	sr.disposition = disp;
-	sr.code = s->code;
-	sr.message = (char *)result_message(s->code);
-	sr.receipt = &receipt;
-	uint8_t *out = pc_pack(&sr.base, len);
-	if (!out)
-		fatalx("receipt: pack failed");
-	return out;
-}
-
-uint8_t *pc_result_refused(Pointclear__V1__Disposition disp, pc_code code, const char *message,
-                           uint64_t original_sequence, size_t *len)
-{
-	Pointclear__V1__SubmitResult sr = POINTCLEAR__V1__SUBMIT_RESULT__INIT;
-	sr.disposition = disp;
-	sr.code = code;
-	sr.message = (char *)(message ? message : result_message(code));
-	sr.original_sequence = original_sequence;
-	uint8_t *out = pc_pack(&sr.base, len);
-	if (!out)
-		fatalx("receipt: pack failed");
-	return out;
+	v->body = s->body;
+	v->body_len = s->len;
+	v->key_id = operator_key_id;
+	v->signature = t->sig;
+	v->tree_head = t->head;
+	v->tree_head_len = t->head_len;
+	v->path_len = pc_merkle_path(&t->merkle, index, v->path);
+	*code = s->code;
 }

@@ -1,9 +1,10 @@
-/* receipt.h - the operator's signed receipts and the SUBMIT_RESULT bodies that
- * carry them. The operator's private key lives here and nowhere else.
+/* receipt.h - the operator's signed receipts. The operator's private key lives
+ * here and nowhere else.
  *
  * Receipts are signed a tree at a time (PROTOCOL.md, "Receipts"): the writer
  * fills a tree with the entries the database placed in it, seals it (one
- * signature over its head), then packs each answer with its inclusion path. */
+ * signature over its head), then views each entry's receipt with its inclusion
+ * path. */
 #ifndef PC_RECEIPT_H
 #define PC_RECEIPT_H
 
@@ -12,9 +13,14 @@
 #include <stdint.h>
 
 #include <pointclear/codec.h>
+#include <pointclear/sign.h>
+
+#include "outcome.h"
 
 /* Loads HOME/operator/receipt.key. 0, or -1 with a logged reason. */
 int pc_receipt_load_key(const char *path);
+/* Signs with the key of this seed from now on (tests, and load_key itself). */
+void pc_receipt_use_seed(const uint8_t seed[PC_SEED_SIZE]);
 
 /* One ledger entry as the ledger recorded it: what its receipt body says. */
 struct pc_recorded {
@@ -39,12 +45,9 @@ int pc_receipt_tree_set(struct pc_receipt_tree *t, const struct pc_recorded *rec
 int pc_receipt_tree_seal(struct pc_receipt_tree *t);
 void pc_receipt_tree_free(struct pc_receipt_tree *t);
 
-/* A packed SubmitResult (malloc'd, *len set) for entry seq of a sealed tree:
- * RECORDED or REPLAYED with its receipt. */
-uint8_t *pc_result_recorded(Pointclear__V1__Disposition disp, const struct pc_receipt_tree *t,
-                            uint64_t seq, size_t *len);
-/* Without a receipt: REJECTED or RETRYABLE with code and message. */
-uint8_t *pc_result_refused(Pointclear__V1__Disposition disp, pc_code code, const char *message,
-                           uint64_t original_sequence, size_t *len);
+/* Entry seq's receipt in sealed tree t, and the entry's decision code. v points
+ * into t, which must outlive its use. */
+void pc_receipt_tree_view(const struct pc_receipt_tree *t, uint64_t seq,
+                          struct pc_receipt_view *v, pc_code *code);
 
 #endif

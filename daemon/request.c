@@ -1,8 +1,7 @@
-/* request.c - allocation of requests and the daemon's clock. */
+/* request.c - allocation of requests. */
 #include "request.h"
 
 #include <stdlib.h>
-#include <time.h>
 
 #include "log.h"
 
@@ -26,21 +25,4 @@ void pc_request_free(struct pc_request *r)
 	pc_event_free(r->event);
 	free(r->envelope);
 	free(r);
-}
-
-static int64_t clock_us(clockid_t clock)
-{
-	struct timespec ts;
-	clock_gettime(clock, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-int64_t pc_now_us(void)
-{
-	return clock_us(CLOCK_REALTIME);
-}
-
-int64_t pc_mono_us(void)
-{
-	return clock_us(CLOCK_MONOTONIC);
 }

@@ -1,10 +1,10 @@
-/* request.h - one SUBMIT on its way through the daemon.
+/* request.h - one submitted event on its way through the core.
  *
- * Stages and owners: READ by the connection, VERIFYING by a worker thread (which
- * alone touches it then), VERIFIED / REJECTED back on the loop, QUEUED and
- * IN_BATCH by the writer, then answered and freed. The connection pointer is weak:
- * a connection that closes clears it in every request it still has, and the
- * request finishes its journey detached, answering no one. */
+ * Stages and owners: submitted by a client (core.h), VERIFYING by a worker thread
+ * (which alone touches it then), VERIFIED / REJECTED back on the loop, QUEUED and
+ * IN_BATCH by the writer, then answered and freed. The client pointer is weak: a
+ * client that goes away clears it in every request it still has, and the request
+ * finishes its journey detached, answering no one. */
 #ifndef PC_REQUEST_H
 #define PC_REQUEST_H
 
@@ -13,6 +13,9 @@
 #include <sys/queue.h>
 
 #include <pointclear/codec.h>
+#include <pointclear/event_build.h>   /* enum pc_event_kind: the ledger's kind numbers */
+
+#include "clock.h"
 
 enum pc_req_stage {
 	PC_REQ_VERIFYING,
@@ -20,11 +23,6 @@ enum pc_req_stage {
 	PC_REQ_REJECTED,
 	PC_REQ_QUEUED,
 	PC_REQ_IN_BATCH,
-};
-
-enum pc_event_kind {
-	PC_KIND_EARN = 1, PC_KIND_REDEEM, PC_KIND_HOLD, PC_KIND_CAPTURE,
-	PC_KIND_VOID, PC_KIND_REVERSAL, PC_KIND_REFERRAL, PC_KIND_PURCHASE,
 };
 
 /* The columns one event contributes to the batch statement. Strings point into
@@ -43,17 +41,17 @@ struct pc_event_row {
 	uint8_t payload_hash[32];
 };
 
-struct pc_conn;
+struct pc_core_client;
 
 struct pc_request {
-	TAILQ_ENTRY(pc_request) conn_link;    /* the connection's list of its requests */
+	TAILQ_ENTRY(pc_request) client_link;  /* the client's list of its requests */
 	TAILQ_ENTRY(pc_request) stage_link;   /* worker queue, done queue or writer queue */
-	struct pc_conn *conn;                 /* weak; NULL once the connection is gone */
+	struct pc_core_client *client;        /* weak; NULL once the client is gone */
 	uint64_t request_id;
 	enum pc_req_stage stage;
-	uint8_t *envelope;                    /* the SUBMIT body as received; owned */
+	uint8_t *envelope;                    /* the SignedEvent as received; owned */
 	size_t envelope_len;
-	char alliance[65], merchant[65];      /* the connection's certificate identity */
+	char alliance[65], merchant[65];      /* the client's identity */
 	char key_id[17];
 	int64_t received_us;                  /* daemon clock when the frame was complete */
 	/* when it reached each stage, on the monotonic clock: for the stats line */
@@ -70,16 +68,8 @@ struct pc_request {
 
 TAILQ_HEAD(pc_request_list, pc_request);
 
-#ifndef TAILQ_FOREACH_SAFE   /* BSD has it; glibc's sys/queue.h does not */
-#define TAILQ_FOREACH_SAFE(var, head, field, tvar) \
-	for ((var) = TAILQ_FIRST(head); (var) && ((tvar) = TAILQ_NEXT(var, field), 1); (var) = (tvar))
-#endif
-
 /* Allocates a request owning a copy of nothing: envelope is adopted. */
 struct pc_request *pc_request_new(uint8_t *envelope, size_t len, uint64_t request_id);
 void pc_request_free(struct pc_request *r);
-
-int64_t pc_now_us(void);     /* wall clock: time windows, timestamps */
-int64_t pc_mono_us(void);    /* monotonic: durations */
 
 #endif

@@ -10,28 +10,30 @@
 #include "config.h"
 
 struct pc_conn;
+struct pc_core;
 TAILQ_HEAD(pc_conn_list, pc_conn);
+
+#ifndef TAILQ_FOREACH_SAFE   /* BSD has it; glibc's sys/queue.h does not */
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar) \
+	for ((var) = TAILQ_FIRST(head); (var) && ((tvar) = TAILQ_NEXT(var, field), 1); (var) = (tvar))
+#endif
 
 struct pc_server {
 	struct event_base *base;
 	struct pc_config cfg;
 	char cert_file[4096], key_file[4096];
 	SSL_CTX *tls;                     /* for new connections; swapped on reload */
-	struct pc_verify *verify;
-	struct pc_writer *writer;
-	struct pc_db *writer_db;
-	struct pc_db *control_db;
+	struct pc_core *core;
 	struct evconnlistener *listener;
 	/* a connection's state is the list it is on */
 	struct pc_conn_list handshake;    /* TLS handshake not finished */
 	struct pc_conn_list active;       /* identified; frames are read */
 	struct pc_conn_list draining;     /* answering a last error, then closed */
-	struct pc_conn_list closed;       /* freed after this loop iteration */
+	struct pc_conn_list closed;       /* freed by the janitor's next reaping */
 	int n_conns;
 	int n_handshaking;                /* the length of handshake */
-	int live_requests;                /* read and not yet answered or dropped */
 	bool global_paused;
-	struct event *reap_ev;
+	bool shutting_down;               /* a signal came: accept and read nothing more */
 	uint64_t next_conn_id;
 };
 

@@ -3,7 +3,7 @@
 
 #include "pgarray.h"
 
-static const Oid apply_types[PC_APPLY_BATCH_NPARAMS] = {
+static const Oid record_batch_types[PC_RECORD_BATCH_NPARAMS] = {
 	PC_OID_TEXT_ARRAY,   /* alliance */
 	PC_OID_TEXT_ARRAY,   /* merchant */
 	PC_OID_TEXT_ARRAY,   /* event id */
@@ -29,10 +29,10 @@ static const Oid apply_types[PC_APPLY_BATCH_NPARAMS] = {
 };
 
 const struct pc_db_statement pc_writer_statements[] = {
-	{ PC_STMT_APPLY_BATCH,
+	{ PC_STMT_RECORD_BATCH,
 	  "SELECT * FROM pc_record_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
 	  " $15, $16, $17, $18, $19, $20, $21, $22)",
-	  PC_APPLY_BATCH_NPARAMS, apply_types },
+	  PC_RECORD_BATCH_NPARAMS, record_batch_types },
 };
 const int pc_writer_nstatements = 1;
 

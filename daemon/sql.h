@@ -4,16 +4,17 @@
 
 #include "db.h"
 
-#define PC_STMT_APPLY_BATCH "pc_apply_batch"
-#define PC_APPLY_BATCH_NPARAMS 22
+#define PC_STMT_RECORD_BATCH "pc_record_batch"
+#define PC_RECORD_BATCH_NPARAMS 22
 #define PC_STMT_LOAD_ALLIANCES "pc_load_alliances"
 #define PC_STMT_LOAD_MERCHANTS "pc_load_merchants"
 #define PC_STMT_LOAD_KEYS "pc_load_keys"
 #define PC_STMT_EXPIRE_HOLDS "pc_expire_holds"
 
-/* Result columns of PC_STMT_APPLY_BATCH, in order: one row per event of the
- * batch (index 1..n), then context rows (index 0), see sql/005_receipt_trees.sql. */
-enum pc_apply_col {
+/* Result columns of PC_STMT_RECORD_BATCH (pc_record_batch), in order: one row per
+ * event of the batch (index 1..n), then context rows (index 0): the other entries
+ * of the receipt trees its rows belong to. */
+enum pc_record_batch_col {
 	PC_COL_IDX, PC_COL_DISPOSITION, PC_COL_CODE, PC_COL_SEQ, PC_COL_ACCEPTED_US,
 	PC_COL_STATUS, PC_COL_BALANCE, PC_COL_AVAILABLE, PC_COL_APPLIED, PC_COL_REMAINING,
 	PC_COL_HOLD_EXPIRES_US,
@@ -21,7 +22,7 @@ enum pc_apply_col {
 	PC_COL_ORIGINAL_SEQ,
 	PC_COL_TREE_FIRST, PC_COL_TREE_SIZE,          /* the receipt tree of the entry */
 	PC_COL_CTX_ALLIANCE, PC_COL_CTX_MERCHANT, PC_COL_CTX_EVENT,   /* context rows only */
-	PC_APPLY_BATCH_NCOLS
+	PC_RECORD_BATCH_NCOLS
 };
 
 extern const struct pc_db_statement pc_writer_statements[];

@@ -82,19 +82,19 @@ static bool body_ok(struct pc_request *r, const Pointclear__V1__Event *ev,
 	struct pc_event_row *row = &r->row;
 	switch (ev->body_case) {
 	case POINTCLEAR__V1__EVENT__BODY_EARN:
-		row->kind = PC_KIND_EARN;
+		row->kind = PC_EVENT_EARN;
 		row->member = ev->earn->member_id;
 		row->amount = ev->earn->points;
 		return need_id(r, row->member, "member_id is required", "member_id is malformed") &&
 		       amount_ok(r, row->amount) && reason_ok(r, ev->earn->reason);
 	case POINTCLEAR__V1__EVENT__BODY_REDEEM:
-		row->kind = PC_KIND_REDEEM;
+		row->kind = PC_EVENT_REDEEM;
 		row->member = ev->redeem->member_id;
 		row->amount = ev->redeem->points;
 		return need_id(r, row->member, "member_id is required", "member_id is malformed") &&
 		       amount_ok(r, row->amount) && reason_ok(r, ev->redeem->reason);
 	case POINTCLEAR__V1__EVENT__BODY_HOLD:
-		row->kind = PC_KIND_HOLD;
+		row->kind = PC_EVENT_HOLD;
 		row->member = ev->hold->member_id;
 		row->amount = ev->hold->points;
 		if (ev->hold->duration_s > INT32_MAX)
@@ -103,21 +103,21 @@ static bool body_ok(struct pc_request *r, const Pointclear__V1__Event *ev,
 		return need_id(r, row->member, "member_id is required", "member_id is malformed") &&
 		       amount_ok(r, row->amount);
 	case POINTCLEAR__V1__EVENT__BODY_CAPTURE:
-		row->kind = PC_KIND_CAPTURE;
+		row->kind = PC_EVENT_CAPTURE;
 		row->amount = ev->capture->points;
 		return ref_ok(r, ev->capture->hold, "capture needs the hold it captures") &&
 		       amount_ok(r, row->amount);
 	case POINTCLEAR__V1__EVENT__BODY_VOID:
-		row->kind = PC_KIND_VOID;
+		row->kind = PC_EVENT_VOID;
 		return ref_ok(r, ev->void_->hold, "void needs the hold it releases");
 	case POINTCLEAR__V1__EVENT__BODY_REVERSAL:
-		row->kind = PC_KIND_REVERSAL;
+		row->kind = PC_EVENT_REVERSAL;
 		row->amount = ev->reversal->amount;
 		return ref_ok(r, ev->reversal->original, "reversal needs the event it reverses") &&
 		       amount_ok(r, row->amount) && reason_ok(r, ev->reversal->reason);
 	case POINTCLEAR__V1__EVENT__BODY_REFERRAL: {
 		const Pointclear__V1__Referral *ref = ev->referral;
-		row->kind = PC_KIND_REFERRAL;
+		row->kind = PC_EVENT_REFERRAL;
 		row->member = ref->member_id;
 		row->beneficiary = opt(ref->beneficiary_merchant_id);
 		row->channel = opt(ref->channel);
@@ -140,7 +140,7 @@ static bool body_ok(struct pc_request *r, const Pointclear__V1__Event *ev,
 	}
 	case POINTCLEAR__V1__EVENT__BODY_PURCHASE: {
 		const Pointclear__V1__Purchase *p = ev->purchase;
-		row->kind = PC_KIND_PURCHASE;
+		row->kind = PC_EVENT_PURCHASE;
 		row->member = p->member_id;
 		row->amount = p->amount_minor;
 		row->code = opt(p->referral_code);
@@ -163,7 +163,7 @@ bool pc_validate(struct pc_request *r, const struct pc_keys *keys, int64_t now_u
 	pc_code code;
 	Pointclear__V1__SignedEvent *env = pc_signed_event_unpack(r->envelope, r->envelope_len, &code);
 	if (!env)
-		return refuse(r, code, "SUBMIT body is not a SignedEvent");
+		return refuse(r, code, "the envelope is not a SignedEvent");
 
 	bool ok = false;
 	const struct pc_key_info *key;
@@ -214,7 +214,7 @@ out:
 	if (!al)
 		return refuse(r, CODE(UNKNOWN_ALLIANCE), "no such alliance");
 	if (strcmp(ev->alliance_id, r->alliance) != 0 || strcmp(ev->merchant_id, r->merchant) != 0)
-		return refuse(r, CODE(WRONG_MERCHANT), "event names another merchant than the connection's");
+		return refuse(r, CODE(WRONG_MERCHANT), "event names another merchant than the authenticated one");
 	const struct pc_merchant_info *m = pc_keys_merchant(keys, r->alliance, r->merchant);
 	if (!m)
 		return refuse(r, CODE(UNKNOWN_MERCHANT), "no such merchant");

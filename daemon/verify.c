@@ -16,7 +16,6 @@ struct pc_verify {
 	struct pc_request_list done;
 	bool stopping;
 	int idle;                 /* workers waiting for jobs */
-	int pending;              /* loop thread only */
 	int nthreads;
 	pthread_t *threads;
 	struct event *done_ev;
@@ -77,7 +76,6 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
 		TAILQ_REMOVE(&batch, r, stage_link);
 		r->stage = r->verdict_ok ? PC_REQ_VERIFIED : PC_REQ_REJECTED;
 		r->mono_verified_us = pc_mono_us();
-		v->pending--;
 		v->done_cb(r, v->arg);
 	}
 }
@@ -115,7 +113,6 @@ void pc_verify_submit(struct pc_verify *v, struct pc_request_list *reqs)
 		r->stage = PC_REQ_VERIFYING;
 		n++;
 	}
-	v->pending += n;
 	pthread_mutex_lock(&v->lock);
 	TAILQ_CONCAT(&v->jobs, reqs, stage_link);
 	int idle = v->idle;
@@ -128,11 +125,6 @@ void pc_verify_submit(struct pc_verify *v, struct pc_request_list *reqs)
 	else
 		for (int i = 0; i < n && i < idle; i++)
 			pthread_cond_signal(&v->wake);
-}
-
-int pc_verify_pending(const struct pc_verify *v)
-{
-	return v->pending;
 }
 
 void pc_verify_free(struct pc_verify *v)

@@ -18,7 +18,6 @@ struct pc_verify *pc_verify_new(struct event_base *base, int threads,
                                 void (*done)(struct pc_request *r, void *arg), void *arg);
 /* Moves every request on reqs (left empty) to the workers, under one lock. */
 void pc_verify_submit(struct pc_verify *v, struct pc_request_list *reqs);
-int pc_verify_pending(const struct pc_verify *v);   /* submitted, not yet handed back */
 void pc_verify_free(struct pc_verify *v);            /* joins the threads */
 
 #endif

@@ -7,15 +7,13 @@
 
 #include <pointclear/leaf.h>
 
+#include "batching.h"
 #include "latency.h"
 #include "log.h"
 #include "pgarray.h"
 #include "receipt.h"
 #include "sql.h"
 
-#define CODE(x) POINTCLEAR__V1__CODE__##x
-#define DISP(x) POINTCLEAR__V1__DISPOSITION__##x
-#define MAX_DEADLOCK_RETRIES 5
 
 struct batch {
 	struct pc_writer *w;
@@ -26,10 +24,10 @@ struct batch {
 struct pc_writer {
 	const struct pc_config *cfg;
 	struct pc_db *db;
-	pc_answer_fn answer;
+	pc_writer_answer_fn answer;
+	void *answer_arg;
 	struct pc_request_list queue;
 	int queued;
-	int in_batches;
 	uint64_t batches_sent;
 	/* Where recorded events spent their time since the last stats line. Only
 	 * events a committed batch answered count: the latency of the write path. */
@@ -40,29 +38,28 @@ struct pc_writer {
 	} stats;
 };
 
-static void answer_refused(struct pc_writer *w, struct pc_request *r,
-                           Pointclear__V1__Disposition disp, pc_code code, const char *msg)
+static void answer_failure(struct pc_writer *w, struct pc_request *r, enum pc_batch_failure why)
 {
-	size_t len;
-	uint8_t *body = pc_result_refused(disp, code, msg, 0, &len);
-	w->answer(r, body, len);
+	struct pc_outcome o;
+	pc_outcome_of_failure(&o, why);
+	w->answer(w->answer_arg, r, &o);
 }
 
 /* The 22 parameter arrays of one batch, in pc_record_batch's order. */
 static void build_params(struct batch *b, struct pc_pgarray *p)
 {
-	static const uint32_t elem[PC_APPLY_BATCH_NPARAMS] = {
+	static const uint32_t elem[PC_RECORD_BATCH_NPARAMS] = {
 		PC_OID_TEXT, PC_OID_TEXT, PC_OID_TEXT, PC_OID_TEXT, PC_OID_INT2, PC_OID_BYTEA,
 		PC_OID_BYTEA, PC_OID_TIMESTAMPTZ, PC_OID_TEXT, PC_OID_TEXT, PC_OID_TEXT, PC_OID_INT8,
 		PC_OID_TEXT, PC_OID_INT8, PC_OID_INT4, PC_OID_TEXT, PC_OID_TEXT, PC_OID_TEXT,
 		PC_OID_TEXT, PC_OID_TEXT, PC_OID_TIMESTAMPTZ, PC_OID_TEXT,
 	};
-	for (int i = 0; i < PC_APPLY_BATCH_NPARAMS; i++)
+	for (int i = 0; i < PC_RECORD_BATCH_NPARAMS; i++)
 		pc_pgarray_init(&p[i], elem[i]);
 	for (int i = 0; i < b->n; i++) {
 		const struct pc_request *r = b->reqs[i];
 		const struct pc_event_row *row = &r->row;
-		bool has_amount = row->kind != PC_KIND_VOID && row->kind != PC_KIND_REFERRAL;
+		bool has_amount = row->kind != PC_EVENT_VOID && row->kind != PC_EVENT_REFERRAL;
 		pc_pgarray_text(&p[0], row->alliance);
 		pc_pgarray_text(&p[1], row->merchant);
 		pc_pgarray_text(&p[2], row->event_id);
@@ -95,7 +92,7 @@ static void build_params(struct batch *b, struct pc_pgarray *p)
 			pc_pgarray_null(&p[20]);
 		pc_pgarray_text(&p[21], row->currency);
 	}
-	for (int i = 0; i < PC_APPLY_BATCH_NPARAMS; i++)
+	for (int i = 0; i < PC_RECORD_BATCH_NPARAMS; i++)
 		pc_pgarray_finish(&p[i]);
 }
 
@@ -202,18 +199,19 @@ static void answer_row(struct pc_writer *w, const struct pc_receipt_tree *t, con
                        int row, struct pc_request *r)
 {
 	int disposition = pc_pg_int2(COL(PC_COL_DISPOSITION));
-	size_t len;
-	uint8_t *body;
+	struct pc_outcome o;
+	struct pc_receipt_view view;
 
 	if (t) {
-		body = pc_result_recorded(disposition == 1 ? DISP(RECORDED) : DISP(REPLAYED), t,
-		                          (uint64_t)pc_pg_int8(COL(PC_COL_SEQ)), &len);
+		pc_code code;
+		pc_receipt_tree_view(t, (uint64_t)pc_pg_int8(COL(PC_COL_SEQ)), &view, &code);
+		pc_outcome_of_row(&o, disposition, code, 0, &view);
 	} else {
 		pc_code code = (pc_code)pc_pg_int2(COL(PC_COL_CODE));
 		uint64_t original = NUL(PC_COL_ORIGINAL_SEQ) ? 0 : (uint64_t)pc_pg_int8(COL(PC_COL_ORIGINAL_SEQ));
-		body = pc_result_refused(DISP(REJECTED), code, NULL, original, &len);
+		pc_outcome_of_row(&o, disposition, code, original, NULL);
 	}
-	w->answer(r, body, len);
+	w->answer(w->answer_arg, r, &o);
 }
 
 /* Every row first goes into its receipt tree; each tree is signed once; then
@@ -291,10 +289,9 @@ static void on_batch_done(void *arg, enum pc_db_outcome outcome, const PGresult 
 {
 	struct batch *b = arg;
 	struct pc_writer *w = b->w;
-	w->in_batches -= b->n;
 	log_debug("writer batch done events=%d outcome=%d", b->n, (int)outcome);
 
-	if (outcome == PC_DB_OK && PQnfields(res) == PC_APPLY_BATCH_NCOLS) {
+	if (outcome == PC_DB_OK && PQnfields(res) == PC_RECORD_BATCH_NCOLS) {
 		count_batch(w, b);
 		/* the next batch goes out before this one's receipts are signed */
 		pc_writer_kick(w);
@@ -306,33 +303,28 @@ static void on_batch_done(void *arg, enum pc_db_outcome outcome, const PGresult 
 		 * the same ids is safe; approving them is not. */
 		log_warnx("writer batch=%d outcome=unknown answered=retryable", b->n);
 		for (int i = 0; i < b->n; i++)
-			answer_refused(w, b->reqs[i], DISP(RETRYABLE), CODE(UNAVAILABLE),
-			               "the database connection was lost; resend the same event");
+			answer_failure(w, b->reqs[i], PC_BATCH_LOST);
 	} else {
 		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 		/* the primary message only: one log line, no CONTEXT */
 		const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 		if (!msg)
 			msg = "no message";
-		bool transient = state && (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0);
-		if (transient && b->reqs[0]->retries < MAX_DEADLOCK_RETRIES) {
+		switch (pc_batch_after_error(b->reqs, b->n, state)) {
+		case PC_BATCH_RETRY:
 			log_info("writer batch=%d sqlstate=%s retrying", b->n, state);
-			for (int i = 0; i < b->n; i++)
-				b->reqs[i]->retries++;
 			requeue_front(w, b);
-		} else if (b->n > 1) {
-			/* One event the database cannot take must not fail the others, nor
-			 * all of them forever: halve the batch until the failure is alone. */
+			break;
+		case PC_BATCH_BISECT:
 			log_warnx("writer batch=%d sqlstate=%s error=\"%s\" bisecting", b->n,
 			          state ? state : "-", msg);
-			for (int i = 0; i < b->n; i++)
-				b->reqs[i]->batch_limit = (b->n + 1) / 2;
 			requeue_front(w, b);
-		} else {
+			break;
+		case PC_BATCH_GIVE_UP:
 			log_error("writer event=%s/%s sqlstate=%s error=\"%s\" answered=retryable",
 			          b->reqs[0]->row.merchant, b->reqs[0]->row.event_id, state ? state : "-", msg);
-			answer_refused(w, b->reqs[0], DISP(RETRYABLE), CODE(INTERNAL),
-			               "the database failed to record this event; resend later");
+			answer_failure(w, b->reqs[0], PC_BATCH_FAILED);
+			break;
 		}
 	}
 	free(b);
@@ -341,16 +333,7 @@ static void on_batch_done(void *arg, enum pc_db_outcome outcome, const PGresult 
 
 static void send_batch(struct pc_writer *w)
 {
-	int n = w->queued < w->cfg->batch_max ? w->queued : w->cfg->batch_max;
-	int limit = TAILQ_FIRST(&w->queue)->batch_limit;
-	if (limit > 0) {
-		/* a failed batch's half: only events of it, at the front of the queue */
-		int k = 0;
-		for (struct pc_request *r = TAILQ_FIRST(&w->queue); r && k < limit && r->batch_limit > 0;
-		     r = TAILQ_NEXT(r, stage_link))
-			k++;
-		n = k;
-	}
+	int n = pc_batch_take(&w->queue, w->queued, w->cfg->batch_max);
 	struct batch *b = malloc(sizeof *b + (size_t)n * sizeof b->reqs[0]);
 	if (!b)
 		fatal("writer: malloc");
@@ -363,16 +346,15 @@ static void send_batch(struct pc_writer *w)
 		b->reqs[i] = r;
 	}
 	w->queued -= n;
-	w->in_batches += n;
 	int64_t now = pc_mono_us();
 	for (int i = 0; i < n; i++)
 		b->reqs[i]->mono_sent_us = now;
 
-	struct pc_pgarray p[PC_APPLY_BATCH_NPARAMS];
-	const char *values[PC_APPLY_BATCH_NPARAMS];
-	int lengths[PC_APPLY_BATCH_NPARAMS], formats[PC_APPLY_BATCH_NPARAMS];
+	struct pc_pgarray p[PC_RECORD_BATCH_NPARAMS];
+	const char *values[PC_RECORD_BATCH_NPARAMS];
+	int lengths[PC_RECORD_BATCH_NPARAMS], formats[PC_RECORD_BATCH_NPARAMS];
 	build_params(b, p);
-	for (int i = 0; i < PC_APPLY_BATCH_NPARAMS; i++) {
+	for (int i = 0; i < PC_RECORD_BATCH_NPARAMS; i++) {
 		values[i] = (const char *)p[i].buf;
 		lengths[i] = (int)p[i].len;
 		formats[i] = 1;
@@ -382,25 +364,24 @@ static void send_batch(struct pc_writer *w)
 	          w->queued);
 	/* On a send failure the wrapper has already reported the connection lost;
 	 * the batch was never queued there, so it is answered here. */
-	if (pc_db_send_prepared(w->db, PC_STMT_APPLY_BATCH, PC_APPLY_BATCH_NPARAMS, values,
+	if (pc_db_send_prepared(w->db, PC_STMT_RECORD_BATCH, PC_RECORD_BATCH_NPARAMS, values,
 	                        lengths, formats, 1, on_batch_done, b) < 0) {
-		w->in_batches -= n;
 		for (int i = 0; i < n; i++)
-			answer_refused(w, b->reqs[i], DISP(RETRYABLE), CODE(UNAVAILABLE),
-			               "the database is unavailable; resend the same event");
+			answer_failure(w, b->reqs[i], PC_BATCH_UNAVAILABLE);
 		free(b);
 	}
-	for (int i = 0; i < PC_APPLY_BATCH_NPARAMS; i++)
+	for (int i = 0; i < PC_RECORD_BATCH_NPARAMS; i++)
 		pc_pgarray_free(&p[i]);
 }
 
-struct pc_writer *pc_writer_new(const struct pc_config *cfg, pc_answer_fn answer)
+struct pc_writer *pc_writer_new(const struct pc_config *cfg, pc_writer_answer_fn answer, void *arg)
 {
 	struct pc_writer *w = calloc(1, sizeof *w);
 	if (!w)
 		fatal("writer: calloc");
 	w->cfg = cfg;
 	w->answer = answer;
+	w->answer_arg = arg;
 	TAILQ_INIT(&w->queue);
 	w->stats.since_us = pc_mono_us();
 	return w;
@@ -442,8 +423,7 @@ void pc_writer_attach(struct pc_writer *w, struct pc_db *db)
 void pc_writer_enqueue(struct pc_writer *w, struct pc_request *r)
 {
 	if (!w->db || !pc_db_ready(w->db)) {
-		answer_refused(w, r, DISP(RETRYABLE), CODE(UNAVAILABLE),
-		               "the database is unavailable; resend the same event");
+		answer_failure(w, r, PC_BATCH_UNAVAILABLE);
 		return;
 	}
 	r->stage = PC_REQ_QUEUED;
@@ -452,21 +432,12 @@ void pc_writer_enqueue(struct pc_writer *w, struct pc_request *r)
 	pc_writer_kick(w);
 }
 
-/* Whether the next batch may go out now. A batch sent while another runs waits
- * in PostgreSQL behind it (one alliance's batches take turns on its ledger head),
- * so its events wait a whole batch longer than if they had joined the next one.
- * That only pays when batches are long, where it hides the round trip between
- * them: a second batch goes out only once a quarter of a full one is waiting. */
 static bool may_send(const struct pc_writer *w)
 {
-	int inflight;
-
 	if (w->queued == 0 || !w->db || !pc_db_ready(w->db))
 		return false;
-	inflight = pc_db_inflight(w->db);
-	if (inflight >= w->cfg->batches_in_flight)
-		return false;
-	return inflight == 0 || w->queued >= w->cfg->batch_max / 4;
+	return pc_batch_may_send(w->queued, pc_db_inflight(w->db), w->cfg->batches_in_flight,
+	                         w->cfg->batch_max);
 }
 
 void pc_writer_kick(struct pc_writer *w)
@@ -481,14 +452,8 @@ void pc_writer_db_lost(struct pc_writer *w)
 	while ((r = TAILQ_FIRST(&w->queue)) != NULL) {
 		TAILQ_REMOVE(&w->queue, r, stage_link);
 		w->queued--;
-		answer_refused(w, r, DISP(RETRYABLE), CODE(UNAVAILABLE),
-		               "the database is unavailable; resend the same event");
+		answer_failure(w, r, PC_BATCH_UNAVAILABLE);
 	}
-}
-
-int pc_writer_pending(const struct pc_writer *w)
-{
-	return w->queued + w->in_batches;
 }
 
 void pc_writer_free(struct pc_writer *w)

@@ -7,20 +7,19 @@
 
 #include "config.h"
 #include "db.h"
+#include "outcome.h"
 #include "request.h"
 
 struct pc_writer;
 
-/* answer(r, body, len) sends a SUBMIT_RESULT for r (body owned by the callee) and
- * frees r. */
-typedef void (*pc_answer_fn)(struct pc_request *r, uint8_t *body, size_t len);
+/* answer(arg, r, o) delivers r's outcome and frees r; o holds only during the call. */
+typedef void (*pc_writer_answer_fn)(void *arg, struct pc_request *r, const struct pc_outcome *o);
 
-struct pc_writer *pc_writer_new(const struct pc_config *cfg, pc_answer_fn answer);
+struct pc_writer *pc_writer_new(const struct pc_config *cfg, pc_writer_answer_fn answer, void *arg);
 void pc_writer_attach(struct pc_writer *w, struct pc_db *db);
 void pc_writer_enqueue(struct pc_writer *w, struct pc_request *r);
 void pc_writer_kick(struct pc_writer *w);        /* the database became ready */
 void pc_writer_db_lost(struct pc_writer *w);     /* answer what waits: retryable */
-int pc_writer_pending(const struct pc_writer *w);   /* queued plus in batches */
 /* Logs one line of where the events its committed batches answered spent their
  * time since the last line, as p50/p99/p99.9 in ms: verify (frame complete to
  * verified), wait (verified to its batch sent), batch (sent to committed),

@@ -1,0 +1,153 @@
+/* janitor.c - the table of periodic jobs and the one timer that runs them (see
+ * janitor.h). The timer is re-armed for the job due first; a job runs at most
+ * once per firing, then is due again an interval later. */
+#include "janitor.h"
+
+#include <event2/event.h>
+
+#include "clock.h"
+#include "conn.h"
+#include "control.h"
+#include "core.h"
+#include "db.h"
+#include "log.h"
+
+#define SHUTDOWN_CHECK_MS 100
+#define SHUTDOWN_MAX_CHECKS 100   /* a graceful stop waits ten seconds at most */
+
+struct job {
+	const char *name;
+	int interval_ms;              /* 0: never */
+	void (*run)(struct pc_server *srv);
+	int64_t due_us;
+};
+
+static struct pc_server *srv;
+static struct event *timer;
+
+static void run_conn_deadlines(struct pc_server *s)
+{
+	(void)s;
+	pc_conn_sweep();
+}
+
+/* Closed connections are freed here, outside any of their callbacks. */
+static void run_conn_reap(struct pc_server *s)
+{
+	(void)s;
+	pc_conn_reap();
+}
+
+static void run_hold_sweep(struct pc_server *s)
+{
+	(void)s;
+	pc_control_sweep_holds();
+}
+
+static void run_key_reload(struct pc_server *s)
+{
+	(void)s;
+	pc_control_reload();
+}
+
+static void run_db_ticks(struct pc_server *s)
+{
+	if (pc_core_db(s->core))
+		pc_db_tick(pc_core_db(s->core));
+	if (pc_control_db())
+		pc_db_tick(pc_control_db());
+}
+
+static void run_stats(struct pc_server *s)
+{
+	pc_core_log_stats(s->core);
+}
+
+/* Graceful stop: once what was in flight is answered (or after ten seconds),
+ * leave the loop. */
+static void run_shutdown_check(struct pc_server *s)
+{
+	static int checks;
+	if (!s->shutting_down)
+		return;
+	if (pc_core_live(s->core) == 0 || ++checks > SHUTDOWN_MAX_CHECKS)
+		event_base_loopexit(s->base, NULL);
+}
+
+enum { JOB_DEADLINES, JOB_REAP, JOB_HOLDS, JOB_KEYS, JOB_DB, JOB_STATS, JOB_SHUTDOWN };
+
+/* Intervals of 0 are set from the configuration by pc_janitor_start. */
+static struct job jobs[] = {
+	[JOB_DEADLINES] = { "connection deadlines", 0, run_conn_deadlines, 0 },
+	[JOB_REAP] = { "reaping closed connections", 0, run_conn_reap, 0 },
+	[JOB_HOLDS] = { "hold sweep", 0, run_hold_sweep, 0 },
+	[JOB_KEYS] = { "key reload", 0, run_key_reload, 0 },
+	[JOB_DB] = { "database reconnects and watchdogs", 0, run_db_ticks, 0 },
+	[JOB_STATS] = { "stats line", 0, run_stats, 0 },
+	[JOB_SHUTDOWN] = { "graceful stop", SHUTDOWN_CHECK_MS, run_shutdown_check, 0 },
+};
+#define N_JOBS (sizeof jobs / sizeof jobs[0])
+
+static int clamp_ms(int ms, int lo, int hi)
+{
+	return ms < lo ? lo : (ms > hi ? hi : ms);
+}
+
+static void arm(int64_t now)
+{
+	int64_t next = INT64_MAX;
+	for (size_t i = 0; i < N_JOBS; i++)
+		if (jobs[i].interval_ms > 0 && jobs[i].due_us < next)
+			next = jobs[i].due_us;
+	int64_t wait = next > now ? next - now : 0;
+	struct timeval tv = { (time_t)(wait / 1000000), (suseconds_t)(wait % 1000000) };
+	evtimer_add(timer, &tv);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	int64_t now = pc_mono_us();
+	for (size_t i = 0; i < N_JOBS; i++) {
+		struct job *j = &jobs[i];
+		if (j->interval_ms <= 0 || j->due_us > now)
+			continue;
+		log_debug("janitor job=\"%s\"", j->name);
+		j->run(srv);
+		j->due_us = now + (int64_t)j->interval_ms * 1000;
+	}
+	arm(now);
+}
+
+void pc_janitor_start(struct pc_server *s)
+{
+	srv = s;
+	const struct pc_config *cfg = &s->cfg;
+	/* deadlines are checked four times per the shorter of the two timeouts */
+	int deadline_ms = cfg->frame_timeout_ms < cfg->handshake_timeout_ms
+	                ? cfg->frame_timeout_ms : cfg->handshake_timeout_ms;
+	jobs[JOB_DEADLINES].interval_ms = clamp_ms(deadline_ms / 4, 10, 1000);
+	jobs[JOB_REAP].interval_ms = jobs[JOB_DEADLINES].interval_ms;
+	jobs[JOB_HOLDS].interval_ms = cfg->hold_sweep_ms;
+	jobs[JOB_KEYS].interval_ms = cfg->key_reload_ms;
+	/* a lost database is retried within a quarter of the pause after it is over */
+	jobs[JOB_DB].interval_ms = clamp_ms(cfg->reconnect_ms / 4, 10, 1000);
+	jobs[JOB_STATS].interval_ms = cfg->stats_interval_ms;
+
+	int64_t now = pc_mono_us();
+	for (size_t i = 0; i < N_JOBS; i++)
+		jobs[i].due_us = now + (int64_t)jobs[i].interval_ms * 1000;
+	timer = evtimer_new(s->base, on_timer, NULL);
+	if (!timer)
+		fatalx("janitor: evtimer_new failed");
+	arm(now);
+}
+
+void pc_janitor_stop(void)
+{
+	if (timer)
+		event_free(timer);
+	timer = NULL;
+}
