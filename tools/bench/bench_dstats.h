@@ -1,5 +1,5 @@
-/* bench_dstats.h - the daemon's own account of a measured window, for `pointclear
- * bench` and the integration tests: pointcleard logs a "stats" line of where its
+/* bench_dstats.h - the daemon's own account of a measured window, for pointclear-bench
+ * and the integration tests: pointcleard logs a "stats" line of where its
  * events spent their time (every --stats-interval-ms, and on SIGUSR1, starting to
  * count afresh), and this reads the line back from the daemon's log. */
 #ifndef POINTCLEAR_BENCH_DSTATS_H
