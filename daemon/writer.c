@@ -13,6 +13,7 @@
 #include "pgarray.h"
 #include "receipt.h"
 #include "sql.h"
+#include "stats_line.h"   /* the bench parses this line: one format for both */
 
 
 struct batch {
@@ -390,7 +391,7 @@ struct pc_writer *pc_writer_new(const struct pc_config *cfg, pc_writer_answer_fn
 /* "p50/p99/p99.9" of h in milliseconds */
 static const char *quantiles_ms(const struct pc_latency *h, char *buf, size_t cap)
 {
-	snprintf(buf, cap, "%.1f/%.1f/%.1f", (double)pc_latency_quantile(h, 5000) / 1000,
+	snprintf(buf, cap, PC_STATS_QUANTILES_FMT, (double)pc_latency_quantile(h, 5000) / 1000,
 	         (double)pc_latency_quantile(h, 9900) / 1000, (double)pc_latency_quantile(h, 9990) / 1000);
 	return buf;
 }
@@ -401,12 +402,10 @@ void pc_writer_log_stats(struct pc_writer *w)
 	double seconds = (double)(now - w->stats.since_us) / 1e6;
 
 	if (w->stats.events == 0) {
-		log_info("stats seconds=%.1f events=0 batches=0 queued=%d", seconds, w->queued);
+		log_info(PC_STATS_FMT_IDLE, seconds, w->queued);
 	} else {
 		char v[64], q[64], b[64], d[64];
-		log_info("stats seconds=%.1f events=%llu batches=%llu events_per_batch=%.1f queued=%d"
-		         " verify_ms=%s wait_ms=%s batch_ms=%s daemon_ms=%s",
-		         seconds, (unsigned long long)w->stats.events, (unsigned long long)w->stats.batches,
+		log_info(PC_STATS_FMT, seconds, (unsigned long long)w->stats.events, (unsigned long long)w->stats.batches,
 		         (double)w->stats.events / (double)w->stats.batches, w->queued,
 		         quantiles_ms(&w->stats.verify, v, sizeof v), quantiles_ms(&w->stats.wait, q, sizeof q),
 		         quantiles_ms(&w->stats.batch, b, sizeof b), quantiles_ms(&w->stats.daemon, d, sizeof d));

@@ -12,8 +12,6 @@
 
 #include "commands.h"
 
-#define PC_CLI_VERSION "0.1.0"
-
 struct subcommand {
 	const char *name;
 	int (*run)(struct pc_cli *ctx, int argc, char **argv);
@@ -32,12 +30,12 @@ static const struct subcommand subcommands[] = {
 	{"lookup", cmd_lookup, "ask the daemon for the stored decision of an event id"},
 	{"balance", cmd_balance, "merchant positions, member balances, conservation check"},
 	{"simulate", cmd_simulate, "generate and submit a simulated workload"},
-	{"bench", cmd_bench, "measure the daemon: throughput, latency, CPU, memory, limits"},
 };
 
 static const char main_usage_head[] =
 	"usage: pointclear [--db CONNINFO] [--home DIR] SUBCOMMAND [ARGS...]\n"
 	"       pointclear SUBCOMMAND --help\n"
+	"       pointclear --version\n"
 	"\n"
 	"  --db CONNINFO   libpq connection string (env POINTCLEAR_DB, default dbname=pointclear)\n"
 	"  --home DIR      keys and certificates (env POINTCLEAR_HOME, default ./pointclear-home)\n"
@@ -215,7 +213,7 @@ int main(int argc, char **argv)
 			main_usage(stdout);
 			return 0;
 		case 'V':
-			printf("pointclear %s\n", PC_CLI_VERSION);
+			printf("pointclear %s\n", PC_VERSION);
 			return 0;
 		default:
 			ctx.cmd = "options";

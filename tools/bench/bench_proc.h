@@ -1,5 +1,5 @@
-/* bench_proc.h - the processes `pointclear bench` runs and watches: the daemon
- * under test (started, awaited, stopped), the CLI itself for setup steps, and
+/* bench_proc.h - the processes pointclear-bench runs and watches: the daemon
+ * under test (started, awaited, stopped), `pointclear` for the set-up steps, and
  * what /proc says about CPU time and memory. Linux only. */
 #ifndef POINTCLEAR_BENCH_PROC_H
 #define POINTCLEAR_BENCH_PROC_H

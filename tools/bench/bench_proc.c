@@ -93,7 +93,7 @@ int bench_daemon_start(struct bench_daemon *d, char *const argv[], const char *l
 		dup2(fd, 1);
 		dup2(fd, 2);
 		execv(argv[0], argv);
-		dprintf(2, "pointclear bench: cannot run %s: %s\n", argv[0], strerror(errno));
+		dprintf(2, "pointclear-bench: cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
 	close(fd);
@@ -171,7 +171,7 @@ int bench_run(char *const argv[], char *out, size_t outlen, char *err, size_t er
 	if (pid == 0) {
 		dup2(pipefd[1], 1);
 		execv(argv[0], argv);
-		dprintf(2, "pointclear bench: cannot run %s: %s\n", argv[0], strerror(errno));
+		dprintf(2, "pointclear-bench: cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
 	close(pipefd[1]);

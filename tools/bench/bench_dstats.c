@@ -1,4 +1,5 @@
-/* bench_dstats.c - the daemon's stats lines, read back from its log (see bench_dstats.h). */
+/* bench_dstats.c - the daemon's stats lines, read back from its log (see bench_dstats.h);
+ * the line's fields and formats are the daemon's (daemon/stats_line.h). */
 #include "bench_dstats.h"
 
 #include <stdio.h>
@@ -28,16 +29,12 @@ static int scan(const char *path, char *last, size_t cap)
 
 int bench_dstats_parse(const char *line, struct bench_dstats *o)
 {
-	const char *s = strstr(line, " events=");
+	const char *s = strstr(line, PC_STATS_SCAN_FROM_EVENTS);
 
 	if (!s)
 		return -1;
-	int got = sscanf(s,
-	                 " events=%llu batches=%llu events_per_batch=%lf queued=%*d"
-	                 " verify_ms=%lf/%lf/%lf wait_ms=%lf/%lf/%lf batch_ms=%lf/%lf/%lf"
-	                 " daemon_ms=%lf/%lf/%lf",
-	                 &o->events, &o->batches, &o->per_batch, &o->verify[0], &o->verify[1],
-	                 &o->verify[2], &o->wait[0], &o->wait[1], &o->wait[2], &o->batch[0],
+	int got = sscanf(s, PC_STATS_SCAN, &o->events, &o->batches, &o->per_batch,
+	                 &o->verify[0], &o->verify[1], &o->verify[2], &o->wait[0], &o->wait[1], &o->wait[2], &o->batch[0],
 	                 &o->batch[1], &o->batch[2], &o->daemon[0], &o->daemon[1], &o->daemon[2]);
 	return got == 15 && o->events > 0 ? 0 : -1;
 }

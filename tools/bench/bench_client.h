@@ -1,4 +1,4 @@
-/* bench_client.h - the load driver of `pointclear bench`: many non-blocking mTLS
+/* bench_client.h - the load driver of pointclear-bench: many non-blocking mTLS
  * connections on one libevent thread, pipelined, sending pre-built frames.
  *
  * Each connection belongs to a merchant (its client certificate) and sends the

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # bench.sh - the reproducible end-to-end benchmark of pointcleard (issue 3).
 #
-#   tools/bench.sh [BUILD_DIR]
+#   tools/bench/bench.sh [BUILD_DIR]
 #
 # Starts a throwaway PostgreSQL (tests/integration/pg.sh; fsync and
 # synchronous_commit stay at their defaults: on), creates a database, runs
-# `pointclear migrate` and `init` into a temporary home, then `pointclear bench`
+# `pointclear migrate` and `init` into a temporary home, then pointclear-bench
 # with everything the report needs: the closed-loop maximum, the Ed25519 and naive
 # baseline limits, 1000 idle connections, and an open-loop sweep of offered loads
-# written as CSV; then draws the sweep with gnuplot (tools/bench_plot.gp). It
+# written as CSV; then draws the sweep with gnuplot (tools/bench/bench_plot.gp). It
 # builds nothing: BUILD_DIR (default build-release/, else build/) must hold
-# tools/pointclear and daemon/pointcleard, e.g. from
+# tools/pointclear, tools/pointclear-bench and daemon/pointcleard, e.g. from
 #   cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release && cmake --build build-release -j2
 #
 # Results go to $BENCH_OUT (default docs/perf/): bench-report.txt (the command
@@ -19,7 +19,7 @@
 # issue's targets): BENCH_DURATION=60 BENCH_WARMUP=5 BENCH_SWEEP_DURATION=10
 # BENCH_BASELINE_DURATION=10 BENCH_IDLE=1000 BENCH_MEMBERS=100000
 # BENCH_MERCHANTS=40 BENCH_CONNECTIONS=64 BENCH_PIPELINE=64 BENCH_RATES=auto;
-# BENCH_EXTRA adds arguments to `pointclear bench` (e.g. "--workers 2").
+# BENCH_EXTRA adds arguments to pointclear-bench (e.g. "--workers 2").
 # The cluster gets the settings a write-heavy ledger database is run with
 # (BENCH_PG_SETTINGS, default below; durability untouched: fsync and
 # synchronous_commit stay on); BENCH_PG_SETTINGS="" runs PostgreSQL's defaults.
@@ -36,19 +36,21 @@
 # Everything it started is stopped on exit, ^C included.
 set -euo pipefail
 
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
 
 build=${1:-${BENCH_BUILD:-}}
 if [ -z "$build" ]; then
 	for d in "$root/build-release" "$root/build"; do
-		if [ -x "$d/tools/pointclear" ] && [ -x "$d/daemon/pointcleard" ]; then
+		if [ -x "$d/tools/pointclear" ] && [ -x "$d/tools/pointclear-bench" ] &&
+		   [ -x "$d/daemon/pointcleard" ]; then
 			build=$d
 			break
 		fi
 	done
 fi
-if [ -z "$build" ] || [ ! -x "$build/tools/pointclear" ] || [ ! -x "$build/daemon/pointcleard" ]; then
-	echo "bench.sh: no build with tools/pointclear and daemon/pointcleard (${build:-build-release/ or build/})" >&2
+if [ -z "$build" ] || [ ! -x "$build/tools/pointclear" ] || [ ! -x "$build/tools/pointclear-bench" ] ||
+   [ ! -x "$build/daemon/pointcleard" ]; then
+	echo "bench.sh: no build with tools/pointclear, tools/pointclear-bench and daemon/pointcleard (${build:-build-release/ or build/})" >&2
 	echo "bench.sh: build one first: cmake -S $root -B $root/build-release -DCMAKE_BUILD_TYPE=Release && cmake --build $root/build-release -j2" >&2
 	exit 1
 fi
@@ -133,6 +135,7 @@ psql -X -q -v ON_ERROR_STOP=1 "$conninfo dbname=postgres" \
 wal_ready=$(psql -X -At "$conninfo dbname=postgres" -c "SELECT count(*) FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$'")
 db="$conninfo dbname=pcbench"
 pointclear=$build/tools/pointclear
+bench=$build/tools/pointclear-bench
 "$pointclear" --db "$db" --home "$work/home" migrate >/dev/null
 "$pointclear" --db "$db" --home "$work/home" init >/dev/null
 
@@ -155,18 +158,18 @@ args=(
 extra=(${BENCH_EXTRA:-})
 
 {
-	echo "# pointclear bench report, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo "# pointclear-bench report, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo "# machine: $(nproc) cores, $(uname -srm); $(psql -X -At "$db" -c 'SHOW server_version') PostgreSQL (fsync $(psql -X -At "$db" -c 'SHOW fsync'), synchronous_commit $(psql -X -At "$db" -c 'SHOW synchronous_commit'))"
 	echo "# PostgreSQL settings: ${pg_settings:-defaults}; $wal_ready WAL segments ready for reuse"
 	echo "# kernel: vm.dirty_expire_centisecs = $(cat /proc/sys/vm/dirty_expire_centisecs)$([ -n "$dirty_expire_was" ] && echo " for this run (was $dirty_expire_was)"), vm.dirty_writeback_centisecs = $(cat /proc/sys/vm/dirty_writeback_centisecs)$([ -n "$dirty_writeback_was" ] && echo " for this run (was $dirty_writeback_was)")"
 	echo "# commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet -- . ':!docs/perf' 2>/dev/null || echo ' (with local changes)')"
-	echo "# command: pointclear --db '<throwaway cluster>' --home '<temp home>' bench ${args[*]} ${extra[*]:-}"
-	echo "#   (as run by: tools/bench.sh; environment: $(env | grep '^BENCH_' | tr '\n' ' ' || true))"
+	echo "# command: pointclear-bench --db '<throwaway cluster>' --home '<temp home>' ${args[*]} ${extra[*]:-}"
+	echo "#   (as run by: tools/bench/bench.sh; environment: $(env | grep '^BENCH_' | tr '\n' ' ' || true))"
 } >"$out/bench-report.txt"
 
 # in the background, so that a signal to this script is handled at once (bash
 # runs traps only between foreground commands)
-"$pointclear" --db "$db" --home "$work/home" bench "${args[@]}" "${extra[@]}" \
+"$bench" --db "$db" --home "$work/home" "${args[@]}" "${extra[@]}" \
 	> >(tee -a "$out/bench-report.txt") 2> >(tee -a "$work/progress.log" >&2) &
 bench_pid=$!
 status=0
@@ -174,7 +177,7 @@ wait "$bench_pid" || status=$?
 bench_pid=""
 wait   # for the tee processes to write the last lines
 if [ "$status" -ne 0 ]; then
-	echo "bench.sh: pointclear bench failed (exit $status); daemon logs:" >&2
+	echo "bench.sh: pointclear-bench failed (exit $status); daemon logs:" >&2
 	tail -n 20 "$work"/logs/*.log >&2 || true
 	exit "$status"
 fi
@@ -183,5 +186,5 @@ fi
 maxrate=$(awk '$1 == "result:" { print $2; exit }' "$out/bench-report.txt")
 subtitle="$(nproc) cores; ${BENCH_SWEEP_DURATION:-10} s per offered rate; $(date -u +%Y-%m-%d)"
 gnuplot -e "csv='$out/bench-sweep.csv'; png='$out/bench-sweep.png'; subtitle='$subtitle'; maxrate=${maxrate:-0}" \
-	"$root/tools/bench_plot.gp"
+	"$root/tools/bench/bench_plot.gp"
 echo "bench.sh: report $out/bench-report.txt, sweep $out/bench-sweep.csv, figure $out/bench-sweep.png"

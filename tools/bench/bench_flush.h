@@ -1,5 +1,5 @@
 /* bench_flush.h - the disk's flush latency while a window is measured, for
- * `pointclear bench`.
+ * pointclear-bench.
  *
  * Every acknowledgement waits for PostgreSQL's commit to reach the disk
  * (fdatasync of the WAL). When the kernel writes back other dirty pages, a flush

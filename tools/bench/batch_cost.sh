@@ -3,10 +3,10 @@
 # by callgrind, which does not move with the host's speed (docs/PERFORMANCE.md,
 # "Migration 009").
 #
-#   tools/batch_cost.sh DATADIR DBNAME SIZE [PRE.sql]
+#   tools/bench/batch_cost.sh DATADIR DBNAME SIZE [PRE.sql]
 #
 # DATADIR is a stopped PostgreSQL 15 cluster whose database DBNAME a bench run
-# has filled (`pointclear bench`; the alliance's ledger is where the batches come
+# has filled (pointclear-bench; the alliance's ledger is where the batches come
 # from). It is not touched: the script works on a copy in a temporary directory
 # (as large as DATADIR). PRE.sql, if given, is applied to the copy first (a
 # migration to compare). Then, in a single-user backend under callgrind, it runs

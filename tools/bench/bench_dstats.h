@@ -1,14 +1,18 @@
-/* bench_dstats.h - the daemon's own account of a measured window, for `pointclear
- * bench` and the integration tests: pointcleard logs a "stats" line of where its
- * events spent their time (every --stats-interval-ms, and on SIGUSR1, starting to
- * count afresh), and this reads the line back from the daemon's log. */
+/* bench_dstats.h - the daemon's own account of a measured window, for
+ * pointclear-bench and the integration tests: pointcleard logs a "stats" line
+ * (daemon/stats_line.h) of where its events spent their time (every
+ * --stats-interval-ms, and on SIGUSR1, starting to count afresh), and this reads
+ * the line back from the daemon's log. */
 #ifndef POINTCLEAR_BENCH_DSTATS_H
 #define POINTCLEAR_BENCH_DSTATS_H
 
 #include <stdbool.h>
 
-/* What every stats line holds, busy or not: the start of its fields. */
-#define BENCH_DSTATS_MARK " stats seconds="
+#include "daemon/stats_line.h"
+
+/* What every stats line holds, busy or not: the start of its fields, after the
+ * log's time and level (PC_STATS_HEAD of daemon/stats_line.h). */
+#define BENCH_DSTATS_MARK " " PC_STATS_HEAD
 
 struct bench_dstats {
 	unsigned long long events, batches;

@@ -1,4 +1,4 @@
-/* bench_stats.h - latency samples and their exact percentiles, for `pointclear bench`.
+/* bench_stats.h - latency samples and their exact percentiles, for pointclear-bench.
  *
  * Every acknowledgement latency of a measured window is kept (4 bytes each, in
  * microseconds) and the percentiles are read off the sorted samples: exact, not

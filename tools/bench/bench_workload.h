@@ -1,4 +1,4 @@
-/* bench_workload.h - the workload of `pointclear bench`: generated, signed and
+/* bench_workload.h - the workload of pointclear-bench: generated, signed and
  * framed before anything is timed, so that sending an event is a memcpy.
  *
  * The mix is a loyalty programme's: earns, redemptions (declined when the member

@@ -1,10 +1,10 @@
-# bench_plot.gp - the figure of `tools/bench.sh`: throughput and latency against
-# offered load, from the CSV of `pointclear bench --rates ... --csv FILE`
+# bench_plot.gp - the figure of `tools/bench/bench.sh`: throughput and latency against
+# offered load, from the CSV of `pointclear-bench --rates ... --csv FILE`
 # (columns offered,achieved,p50_ms,p99_ms,p999_ms,stolen_cores,flush_p99_ms,
 # flush_max_ms,writer_cores; flush_max_ms, the disk's slowest flush in the step,
 # is drawn with the latencies it bounds from below).
 #
-#   gnuplot -e "csv='sweep.csv'; png='sweep.png'; subtitle='...'; maxrate=5700" tools/bench_plot.gp
+#   gnuplot -e "csv='sweep.csv'; png='sweep.png'; subtitle='...'; maxrate=5700" tools/bench/bench_plot.gp
 #
 # maxrate (optional): the closed-loop maximum, drawn with half of it, where the
 # p99 target applies.
