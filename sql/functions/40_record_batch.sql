@@ -191,7 +191,6 @@ DECLARE
     v_mbal      bigint[];     -- that member's balance and held points when loaded
     v_mheld     bigint[];
     v_order     integer[];
-    o_prior_lh  bytea[] := array_fill(NULL::bytea, ARRAY[n]);   -- a ledger replay's leaf hash
     -- running member balances: slot i (the member's first event) or, for members
     -- met only through a hold or an original, slots past n
     s_a         text[] := array_fill(NULL::text, ARRAY[n]);
@@ -239,7 +238,6 @@ DECLARE
     al          alliances;
     dur         integer;
     opened      record;
-    prior       ledger;
     hold_row    holds;
     hold_code   smallint;
     hold_gone   boolean;      -- found expired, not yet swept: release it
@@ -327,17 +325,8 @@ BEGIN
     -- Phase 2.
     FOR i IN 1 .. n LOOP
         IF v_pre[i] <> 0 THEN
+            -- a replay of the ledger is answered from it at the end (35_replays.sql)
             o_disp[i] := v_pre[i]; o_code[i] := v_pre_code[i]; o_orig[i] := v_prior[i];
-            IF v_pre[i] = pc_disposition_replayed() THEN
-                -- replays are rare: their original decision is read when met
-                SELECT * INTO prior FROM ledger l
-                 WHERE l.alliance_id = p_alliance[i] AND l.seq = v_prior[i];
-                o_seq[i] := prior.seq; o_at[i] := pc_us(prior.accepted_at);
-                o_status[i] := prior.status; o_balance[i] := prior.balance;
-                o_available[i] := prior.available; o_applied[i] := prior.applied;
-                o_remaining[i] := prior.remaining; o_hold[i] := prior.hold_expires_at_us;
-                o_prior_lh[i] := pc_entry_leaf_hash(prior);
-            END IF;
             CONTINUE;
         END IF;
         j := v_dup_of[i];
@@ -539,19 +528,16 @@ BEGIN
 
     -- The daemon hashes the leaves of the entries it sent (20_leaves.sql); a
     -- replay's leaf is hashed here, from the entry it replays, since the daemon
-    -- may hold other bytes under the same payload.
+    -- may hold other bytes under the same payload (a replay of the ledger's, at
+    -- the end).
     IF pc_disposition_replayed() = ANY (o_disp) THEN
         FOR i IN 1 .. n LOOP
-            IF o_disp[i] = pc_disposition_replayed() THEN
+            IF o_disp[i] = pc_disposition_replayed() AND v_pre[i] = 0 THEN
                 j := v_dup_of[i];
-                IF j < i AND o_disp[j] = pc_disposition_recorded() THEN
-                    o_leaf[i] := pc_leaf_hash(p_alliance[j], o_seq[j], v_now_us, p_envelope[j],
-                                              o_status[j], o_code[j], o_balance[j],
-                                              o_available[j], o_applied[j], o_remaining[j],
-                                              o_hold[j], '\x'::bytea);
-                ELSE
-                    o_leaf[i] := o_prior_lh[i];
-                END IF;
+                o_leaf[i] := pc_leaf_hash(p_alliance[j], o_seq[j], v_now_us, p_envelope[j],
+                                          o_status[j], o_code[j], o_balance[j],
+                                          o_available[j], o_applied[j], o_remaining[j],
+                                          o_hold[j], '\x'::bytea);
             END IF;
         END LOOP;
     END IF;
@@ -656,46 +642,11 @@ BEGIN
         RETURN;
     END IF;
     -- Replays of earlier batches' entries, rare: each names its original tree, and
-    -- that tree's other entries come as context rows (index 0), so that the daemon
-    -- rebuilds the same tree and signature.
+    -- that tree's other entries come as context rows (index 0), as LOOKUP's do.
     RETURN QUERY
-    WITH res AS (
-        SELECT i, o_disp[i] AS disp, o_code[i] AS code, o_seq[i] AS seq, o_at[i] AS at,
-               o_status[i] AS status, o_balance[i] AS bal, o_available[i] AS avail,
-               o_applied[i] AS appl, o_remaining[i] AS rem, o_hold[i] AS hold, o_leaf[i] AS leaf,
-               p_alliance[i] AS a
-          FROM generate_series(1, n) AS i
-         WHERE v_pre[i] = pc_disposition_replayed()),
-    placed AS (
-        SELECT x.*,
-               CASE WHEN x.seq < t.first_seq + t.size THEN t.first_seq ELSE x.seq END AS tf,
-               CASE WHEN x.seq < t.first_seq + t.size THEN t.size ELSE 1 END AS ts
-          FROM res x
-          LEFT JOIN LATERAL (
-              SELECT rt.first_seq, rt.size FROM receipt_trees rt
-               WHERE p_tree_max > 0 AND rt.alliance_id = x.a AND rt.first_seq <= x.seq
-               ORDER BY rt.first_seq DESC LIMIT 1) t ON true)
-    SELECT p.i, p.disp, p.code, p.seq, p.at, p.status, p.bal, p.avail, p.appl, p.rem, p.hold,
-           p.leaf, NULL::bigint,
-           CASE WHEN p_tree_max > 0 THEN p.tf END,
-           CASE WHEN p_tree_max > 0 THEN p.ts::integer END,
-           NULL::text, NULL::text, NULL::text
-      FROM placed p
-    UNION ALL
-    SELECT 0, pc_disposition_unspecified()::smallint, l.code, l.seq, pc_us(l.accepted_at), l.status, l.balance,
-           l.available, l.applied, l.remaining, l.hold_expires_at_us, l.leaf,
-           NULL::bigint, t.tf, t.ts::integer, l.alliance_id::text, l.merchant_id::text,
-           l.event_id::text
-      FROM (SELECT DISTINCT p.a, p.tf, p.ts FROM placed p WHERE p.ts > 1 AND p_tree_max > 0) t
-      -- one range probe per tree, whatever the estimates: counted from
-      -- generate_series, res is 1,000 rows to the planner, not 10 as from unnest
-      -- (OFFSET 0 keeps the probe from being planned as a join of the ledger)
-     CROSS JOIN LATERAL (
-          SELECT x.alliance_id, x.merchant_id, x.event_id, x.seq, x.accepted_at, x.code,
-                 x.status, x.balance, x.available, x.applied, x.remaining,
-                 x.hold_expires_at_us, pc_entry_leaf_hash(x) AS leaf
-            FROM ledger x
-           WHERE x.alliance_id = t.a AND x.seq >= t.tf AND x.seq < t.tf + t.ts
-          OFFSET 0) l;
+    SELECT * FROM pc_replay_rows(
+        p_alliance,
+        ARRAY(SELECT CASE WHEN v_pre[i] = pc_disposition_replayed() THEN v_prior[i] END
+                FROM generate_series(1, n) AS i),
+        p_tree_max);
 END $$;
-
