@@ -4,7 +4,7 @@
 -- receipt tree included), NOT_FOUND for an id the merchant never recorded, and
 -- it changes nothing.
 BEGIN;
-SELECT plan(26);
+SELECT plan(27);
 
 INSERT INTO alliances (alliance_id, name, currency, ca_cert_pem) VALUES ('lk', 'Lk', 'EUR', 'x');
 INSERT INTO ledger_heads VALUES ('lk');
@@ -99,6 +99,8 @@ SELECT results_eq($$SELECT r_idx, r_disposition, r_code, r_seq FROM b1 ORDER BY 
     'the events are recorded, the redeem declined');
 
 CREATE TEMP TABLE s0 AS SELECT t_state() AS s, t_writes() AS w;
+CREATE TEMP TABLE scans0 AS
+SELECT sum(seq_scan) AS n FROM pg_stat_xact_user_tables WHERE relname IN ('ledger', 'receipt_trees');
 
 CREATE TEMP TABLE lk AS
 SELECT * FROM pc_lookup_entries('lk', 'cafe', ARRAY['e1', 'e2', 'e3', 'e4', 'e0', 'e5', 'e1']);
@@ -108,6 +110,9 @@ CREATE TEMP TABLE lk_gym AS SELECT * FROM pc_lookup_entries('lk', 'gym', ARRAY['
 CREATE TEMP TABLE lk_away AS SELECT * FROM pc_lookup_entries('elsewhere', 'cafe', ARRAY['e1']);
 CREATE TEMP TABLE lk_flat AS SELECT * FROM pc_lookup_entries('lk', 'cafe', ARRAY['e1', 'e0'], 0);
 
+SELECT is((SELECT sum(seq_scan) FROM pg_stat_xact_user_tables WHERE relname IN ('ledger', 'receipt_trees'))
+          - (SELECT n FROM scans0), 0::numeric,
+          'lookups reach entries and trees by key, never by scanning a table');
 SELECT is(t_state(), (SELECT s FROM s0), 'lookups change no balance, hold, head, account or row count');
 SELECT is(t_writes(), (SELECT w FROM s0), 'lookups insert, update and delete no row');
 
