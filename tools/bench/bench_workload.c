@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "pointclear/codec.h"
+#include "pointclear/event_build.h"
 #include "pointclear/frame.h"
 #include "pointclear/sign.h"
 
@@ -26,15 +26,6 @@
 #define FOLLOW_GAP 4096
 #define HOLD_RING 65536
 #define REV_RING 16384
-
-static const char *const kind_names[BK_NKINDS] = {
-	"?", "earn", "redeem", "hold", "capture", "void", "reversal", "referral", "purchase",
-};
-
-const char *bench_kind_name(int kind)
-{
-	return kind > 0 && kind < BK_NKINDS ? kind_names[kind] : "?";
-}
 
 /* ---------------------------------------------------------------- randomness */
 
@@ -184,24 +175,13 @@ struct pending {
 	int32_t merchant;
 };
 
-/* The event being built: its strings live here until it is packed. */
+/* The event being built: desc borrows the strings that live here until it is
+ * encoded. */
 struct draft {
-	Pointclear__V1__Event ev;
-	union {
-		Pointclear__V1__Earn earn;
-		Pointclear__V1__Redeem redeem;
-		Pointclear__V1__Hold hold;
-		Pointclear__V1__Capture capture;
-		Pointclear__V1__Void void_;
-		Pointclear__V1__Reversal reversal;
-		Pointclear__V1__Referral referral;
-		Pointclear__V1__Purchase purchase;
-	} b;
-	Pointclear__V1__EventRef ref;
+	struct pc_event_desc desc;
 	char event_id[24], store[24], terminal[24], member[BENCH_ID_MAX], ref_id[24];
 	char code[BENCH_ID_MAX * 2], campaign[32];
 	int merchant, member_idx;
-	int kind;
 };
 
 static int pick_member(struct bench_workload *w)
@@ -238,7 +218,7 @@ static void rev_add(struct bench_workload *w, size_t idx, const struct draft *d,
 	r->idx = (uint32_t)idx;
 	r->member = d->member_idx;
 	r->merchant = d->merchant;
-	r->kind = (uint8_t)d->kind;
+	r->kind = (uint8_t)d->desc.kind;
 	r->remaining = amount;
 	w->rev_next = (w->rev_next + 1) % w->rev_cap;
 	if (w->rev_n < w->rev_cap)
@@ -249,24 +229,19 @@ static void make_earn(struct bench_workload *w, struct draft *d, size_t idx)
 {
 	static const char *const reasons[] = {"purchase", "promo-double", "birthday", "welcome",
 	                                      "visit"};
-	Pointclear__V1__Earn *e = &d->b.earn;
 	int64_t pts = rng_chance(&w->rng, 90) ? rng_range(&w->rng, 5, 150)
 	                                      : rng_range(&w->rng, 200, 1500);
 
-	pointclear__v1__earn__init(e);
-	e->member_id = d->member;
-	e->points = pts;
-	e->reason = (char *)reasons[rng_below(&w->rng, 5)];
-	d->kind = BK_EARN;
-	d->ev.body_case = POINTCLEAR__V1__EVENT__BODY_EARN;
-	d->ev.earn = e;
+	d->desc.kind = PC_EVENT_EARN;
+	d->desc.member_id = d->member;
+	d->desc.amount = pts;
+	d->desc.reason = reasons[rng_below(&w->rng, 5)];
 	w->spendable[d->member_idx] += pts;
 	rev_add(w, idx, d, pts);
 }
 
 static void make_redeem(struct bench_workload *w, struct draft *d, size_t idx)
 {
-	Pointclear__V1__Redeem *r = &d->b.redeem;
 	int64_t have = w->spendable[d->member_idx], pts;
 	bool fits;
 
@@ -278,13 +253,10 @@ static void make_redeem(struct bench_workload *w, struct draft *d, size_t idx)
 	fits = have > 0 && rng_chance(&w->rng, 92);
 	pts = fits ? rng_range(&w->rng, 1, have < 300 ? have : 300)
 	           : (have > 0 ? have : 0) + rng_range(&w->rng, 1, 200);   /* declined */
-	pointclear__v1__redeem__init(r);
-	r->member_id = d->member;
-	r->points = pts;
-	r->reason = "reward";
-	d->kind = BK_REDEEM;
-	d->ev.body_case = POINTCLEAR__V1__EVENT__BODY_REDEEM;
-	d->ev.redeem = r;
+	d->desc.kind = PC_EVENT_REDEEM;
+	d->desc.member_id = d->member;
+	d->desc.amount = pts;
+	d->desc.reason = "reward";
 	if (fits) {
 		w->spendable[d->member_idx] -= pts;
 		rev_add(w, idx, d, pts);
@@ -293,7 +265,6 @@ static void make_redeem(struct bench_workload *w, struct draft *d, size_t idx)
 
 static void make_hold(struct bench_workload *w, struct draft *d, size_t idx)
 {
-	Pointclear__V1__Hold *h = &d->b.hold;
 	int64_t have = w->spendable[d->member_idx], pts;
 
 	if (have <= 0 || w->holds_n == w->holds_cap) {
@@ -301,13 +272,10 @@ static void make_hold(struct bench_workload *w, struct draft *d, size_t idx)
 		return;
 	}
 	pts = rng_range(&w->rng, 1, have < 250 ? have : 250);
-	pointclear__v1__hold__init(h);
-	h->member_id = d->member;
-	h->points = pts;
-	h->duration_s = (uint32_t)rng_range(&w->rng, 10, 30) * 60;
-	d->kind = BK_HOLD;
-	d->ev.body_case = POINTCLEAR__V1__EVENT__BODY_HOLD;
-	d->ev.hold = h;
+	d->desc.kind = PC_EVENT_HOLD;
+	d->desc.member_id = d->member;
+	d->desc.amount = pts;
+	d->desc.duration_s = (uint32_t)rng_range(&w->rng, 10, 30) * 60;
 	w->spendable[d->member_idx] -= pts;
 	struct bench_holdref *hr = &w->holds[(w->holds_head + w->holds_n) % w->holds_cap];
 	hr->idx = (uint32_t)idx;
@@ -333,29 +301,19 @@ static void make_resolve(struct bench_workload *w, struct draft *d, size_t idx)
 	d->merchant = hr.merchant;
 	draft_member(w, d, hr.member);
 	w->spendable[hr.member] += hr.points;   /* released, then maybe taken */
-	pointclear__v1__event_ref__init(&d->ref);
-	d->ref.target_case = POINTCLEAR__V1__EVENT_REF__TARGET_EVENT_ID;
 	event_id_of(d->ref_id, sizeof d->ref_id, hr.idx);
-	d->ref.event_id = d->ref_id;
+	d->desc.ref.by = PC_REF_EVENT_ID;
+	d->desc.ref.event_id = d->ref_id;
 	if (rng_chance(&w->rng, 70)) {
-		Pointclear__V1__Capture *c = &d->b.capture;
 		int64_t pts = rng_chance(&w->rng, 30) || hr.points == 1
 		            ? hr.points : rng_range(&w->rng, (hr.points + 1) / 2, hr.points);
 
-		pointclear__v1__capture__init(c);
-		c->hold = &d->ref;
-		c->points = pts;
-		d->kind = BK_CAPTURE;
-		d->ev.body_case = POINTCLEAR__V1__EVENT__BODY_CAPTURE;
-		d->ev.capture = c;
+		d->desc.kind = PC_EVENT_CAPTURE;
+		d->desc.amount = pts;
 		w->spendable[hr.member] -= pts;
 		rev_add(w, idx, d, pts);
 	} else {
-		pointclear__v1__void__init(&d->b.void_);
-		d->b.void_.hold = &d->ref;
-		d->kind = BK_VOID;
-		d->ev.body_case = POINTCLEAR__V1__EVENT__BODY_VOID;
-		d->ev.void_ = &d->b.void_;
+		d->desc.kind = PC_EVENT_VOID;
 	}
 }
 
@@ -364,7 +322,6 @@ static void make_resolve(struct bench_workload *w, struct draft *d, size_t idx)
 static void make_reversal(struct bench_workload *w, struct draft *d, size_t idx)
 {
 	struct bench_revref *r = NULL;
-	Pointclear__V1__Reversal *rv = &d->b.reversal;
 	int64_t amount;
 
 	for (int tries = 0; tries < 8 && !r && w->rev_n > 0; tries++) {
@@ -381,19 +338,14 @@ static void make_reversal(struct bench_workload *w, struct draft *d, size_t idx)
 	       ? r->remaining : rng_range(&w->rng, 1, r->remaining - 1);
 	d->merchant = r->merchant;
 	draft_member(w, d, r->member);
-	pointclear__v1__event_ref__init(&d->ref);
-	d->ref.target_case = POINTCLEAR__V1__EVENT_REF__TARGET_EVENT_ID;
 	event_id_of(d->ref_id, sizeof d->ref_id, r->idx);
-	d->ref.event_id = d->ref_id;
-	pointclear__v1__reversal__init(rv);
-	rv->original = &d->ref;
-	rv->amount = amount;
-	rv->reason = amount == r->remaining ? "refund" : "partial-refund";
-	d->kind = BK_REVERSAL;
-	d->ev.body_case = POINTCLEAR__V1__EVENT__BODY_REVERSAL;
-	d->ev.reversal = rv;
+	d->desc.kind = PC_EVENT_REVERSAL;
+	d->desc.ref.by = PC_REF_EVENT_ID;
+	d->desc.ref.event_id = d->ref_id;
+	d->desc.amount = amount;
+	d->desc.reason = amount == r->remaining ? "refund" : "partial-refund";
 	r->remaining -= amount;
-	if (r->kind == BK_EARN)
+	if (r->kind == PC_EVENT_EARN)
 		w->spendable[r->member] -= amount;   /* may go below zero: points owed */
 	else
 		w->spendable[r->member] += amount;
@@ -402,43 +354,35 @@ static void make_reversal(struct bench_workload *w, struct draft *d, size_t idx)
 static void make_referral(struct bench_workload *w, struct draft *d)
 {
 	static const char *const channels[] = {"coupon", "link", "qr", "email"};
-	Pointclear__V1__Referral *r = &d->b.referral;
 
-	pointclear__v1__referral__init(r);
-	r->member_id = d->member;
+	d->desc.kind = PC_EVENT_REFERRAL;
+	d->desc.member_id = d->member;
 	if (w->nmerchants > 1 && rng_chance(&w->rng, 80)) {
 		int b = (d->merchant + 1 + (int)rng_below(&w->rng, (uint64_t)w->nmerchants - 1)) %
 		        w->nmerchants;
-		r->beneficiary_merchant_id = w->merchants[b].id;
+		d->desc.beneficiary_id = w->merchants[b].id;
 	}
-	r->channel = (char *)channels[rng_below(&w->rng, 4)];
+	d->desc.channel = channels[rng_below(&w->rng, 4)];
 	snprintf(d->campaign, sizeof d->campaign, "spring-%d", 1 + (int)rng_below(&w->rng, 4));
-	r->campaign_id = d->campaign;
+	d->desc.campaign_id = d->campaign;
 	snprintf(d->code, sizeof d->code, "R-%s-%d", w->merchants[d->merchant].id, d->member_idx + 1);
-	r->referral_code = d->code;
-	d->kind = BK_REFERRAL;
-	d->ev.body_case = POINTCLEAR__V1__EVENT__BODY_REFERRAL;
-	d->ev.referral = r;
+	d->desc.referral_code = d->code;
 	w->last_referrer[d->member_idx] = d->merchant + 1;
 }
 
 static void make_purchase(struct bench_workload *w, struct draft *d)
 {
-	Pointclear__V1__Purchase *p = &d->b.purchase;
 	int ref = w->last_referrer[d->member_idx];
 
-	pointclear__v1__purchase__init(p);
-	p->member_id = d->member;
-	p->amount_minor = rng_range(&w->rng, 300, 25000);
-	p->currency = (char *)w->currency;
+	d->desc.kind = PC_EVENT_PURCHASE;
+	d->desc.member_id = d->member;
+	d->desc.amount = rng_range(&w->rng, 300, 25000);
+	d->desc.currency = w->currency;
 	if (ref && rng_chance(&w->rng, 40)) {
 		snprintf(d->code, sizeof d->code, "R-%s-%d", w->merchants[ref - 1].id,
 		         d->member_idx + 1);
-		p->referral_code = d->code;
+		d->desc.referral_code = d->code;
 	}
-	d->kind = BK_PURCHASE;
-	d->ev.body_case = POINTCLEAR__V1__EVENT__BODY_PURCHASE;
-	d->ev.purchase = p;
 }
 
 /* Builds event idx. The mix, in percent: earn 40, redeem 25, hold and its later
@@ -450,7 +394,6 @@ static void draft_one(struct bench_workload *w, struct draft *d, size_t idx, int
 	int conn = (int)rng_below(&w->rng, (uint64_t)w->nconns);
 
 	memset(d, 0, sizeof *d);
-	pointclear__v1__event__init(&d->ev);
 	d->merchant = w->conn_merchant[conn];
 	draft_member(w, d, pick_member(w));
 	if (r < 40)
@@ -471,13 +414,13 @@ static void draft_one(struct bench_workload *w, struct draft *d, size_t idx, int
 	event_id_of(d->event_id, sizeof d->event_id, idx);
 	snprintf(d->store, sizeof d->store, "store-%d", 1 + (int)rng_below(&w->rng, 6));
 	snprintf(d->terminal, sizeof d->terminal, "pos-%d", 1 + (int)rng_below(&w->rng, 8));
-	d->ev.alliance_id = (char *)w->alliance;
-	d->ev.merchant_id = w->merchants[d->merchant].id;
-	d->ev.event_id = d->event_id;
+	d->desc.alliance_id = w->alliance;
+	d->desc.merchant_id = w->merchants[d->merchant].id;
+	d->desc.event_id = d->event_id;
 	/* the POS clock: now, give or take the last minute */
-	d->ev.event_time_us = now_us - rng_range(&w->rng, 0, 60000000);
-	d->ev.store_id = d->store;
-	d->ev.terminal_id = d->terminal;
+	d->desc.event_time_us = now_us - rng_range(&w->rng, 0, 60000000);
+	d->desc.store_id = d->store;
+	d->desc.terminal_id = d->terminal;
 }
 
 /* ---------------------------------------------------------------- signing */
@@ -499,22 +442,12 @@ static void *sign_range(void *arg)
 		const struct pending *p = &j->pend[i - j->first];
 		const struct bench_merchant *m = &w->merchants[p->merchant];
 		struct bench_event *e = &w->ev[i];
-		Pointclear__V1__SignedEvent se = POINTCLEAR__V1__SIGNED_EVENT__INIT;
-		uint8_t sig[PC_SIG_SIZE];
-		size_t body_len = e->len - PC_FRAME_HEADER_SIZE;
+		size_t body_len = e->len - PC_FRAME_HEADER_SIZE, got;
 		uint8_t *frame = w->arena + e->off;
 
-		if (pc_sign(sig, PC_EVENT_PAYLOAD_TYPE, j->payloads + p->payload_off, p->payload_len,
-		            m->sk) != 0) {
-			j->failed = 1;
-			return NULL;
-		}
-		se.payload.data = (uint8_t *)j->payloads + p->payload_off;
-		se.payload.len = p->payload_len;
-		se.key_id = (char *)m->key_id;
-		se.signature.data = sig;
-		se.signature.len = sizeof sig;
-		if (protobuf_c_message_pack(&se.base, frame + PC_FRAME_HEADER_SIZE) != body_len) {
+		if (pc_envelope_seal(frame + PC_FRAME_HEADER_SIZE, body_len, &got,
+		                     j->payloads + p->payload_off, p->payload_len, m->sk,
+		                     m->key_id) != PC_EB_OK || got != body_len) {
 			j->failed = 1;
 			return NULL;
 		}
@@ -544,7 +477,6 @@ int bench_wl_generate(struct bench_workload *w, size_t n, int threads, char *err
 	struct pending *pend = NULL;
 	uint8_t *payloads = NULL;
 	size_t plen = 0, pcap = 0, first = w->nev, frames = 0;
-	uint8_t dummy_sig[PC_SIG_SIZE] = {0};
 	int64_t now_us;
 	struct timespec ts;
 	int rc = -1;
@@ -567,21 +499,23 @@ int bench_wl_generate(struct bench_workload *w, size_t n, int threads, char *err
 		w->capev = cap;
 	}
 	pend = malloc(n * sizeof *pend);
-	if (!pend)
+	pcap = n * 160 + 4096;
+	payloads = malloc(pcap);
+	if (!pend || !payloads)
 		goto oom;
 
 	/* pass 1, in order: draft, pack the payload, size the frame */
 	for (size_t k = 0; k < n; k++) {
 		size_t idx = first + k;
 		struct draft d;
-		Pointclear__V1__SignedEvent se = POINTCLEAR__V1__SIGNED_EVENT__INIT;
-		size_t size;
+		size_t size, body;
 		struct bench_event *e = &w->ev[idx];
+		int ebrc;
 
 		draft_one(w, &d, idx, now_us);
-		size = protobuf_c_message_get_packed_size(&d.ev.base);
-		if (plen + size > pcap) {
-			size_t cap = pcap ? pcap * 2 : n * 160 + 4096;
+		while ((ebrc = pc_event_encode(&d.desc, payloads + plen, pcap - plen, &size)) ==
+		       PC_EB_TOO_SMALL) {
+			size_t cap = pcap * 2;
 			uint8_t *p;
 
 			while (cap < plen + size)
@@ -591,21 +525,17 @@ int bench_wl_generate(struct bench_workload *w, size_t n, int threads, char *err
 			payloads = p;
 			pcap = cap;
 		}
-		if (protobuf_c_message_pack(&d.ev.base, payloads + plen) != size) {
-			snprintf(err, errlen, "cannot pack event %zu", idx);
+		if (ebrc != PC_EB_OK) {
+			snprintf(err, errlen, "cannot encode event %zu: %s", idx,
+			         pc_event_build_error(ebrc));
 			goto out;
 		}
 		pend[k].payload_off = plen;
 		pend[k].payload_len = (uint32_t)size;
 		pend[k].merchant = d.merchant;
-		se.payload.data = payloads + plen;
-		se.payload.len = size;
-		se.key_id = w->merchants[d.merchant].key_id;
-		se.signature.data = dummy_sig;
-		se.signature.len = sizeof dummy_sig;
 		plen += size;
 
-		size_t body = protobuf_c_message_get_packed_size(&se.base);
+		body = pc_envelope_size(size, w->merchants[d.merchant].key_id);
 		if (body > PC_FRAME_MAX_BODY) {
 			snprintf(err, errlen, "event %zu does not fit a frame", idx);
 			goto out;
@@ -614,9 +544,9 @@ int bench_wl_generate(struct bench_workload *w, size_t n, int threads, char *err
 		e->len = (uint32_t)(PC_FRAME_HEADER_SIZE + body);
 		e->conn = (uint32_t)(w->merchants[d.merchant].first_conn +
 		                     d.member_idx % w->merchants[d.merchant].nconns);
-		e->kind = (uint8_t)d.kind;
+		e->kind = (uint8_t)d.desc.kind;
 		frames += e->len;
-		w->kinds[d.kind]++;
+		w->kinds[d.desc.kind]++;
 		if (queue_push(&w->queues[e->conn], (uint32_t)idx) != 0)
 			goto oom;
 	}
@@ -683,26 +613,24 @@ out:
 int bench_wl_sample(const struct bench_workload *w, uint8_t **payload, size_t *len,
                     uint8_t sig[64], uint8_t pk[32])
 {
-	Pointclear__V1__Event ev = POINTCLEAR__V1__EVENT__INIT;
-	Pointclear__V1__Earn earn = POINTCLEAR__V1__EARN__INIT;
 	const struct bench_merchant *m = &w->merchants[0];
 	char member[BENCH_ID_MAX];
+	struct pc_event_desc d = {
+		.kind = PC_EVENT_EARN, .alliance_id = w->alliance, .merchant_id = m->id,
+		.event_id = "ev000123456", .event_time_us = 1760000000000000,
+		.store_id = "store-3", .terminal_id = "pos-2", .member_id = member,
+		.amount = 120, .reason = "purchase",
+	};
 
 	snprintf(member, sizeof member, "%s%07d", w->member_prefix, 1234);
-	earn.member_id = member;
-	earn.points = 120;
-	earn.reason = "purchase";
-	ev.alliance_id = (char *)w->alliance;
-	ev.merchant_id = (char *)m->id;
-	ev.event_id = "ev000123456";
-	ev.event_time_us = 1760000000000000;
-	ev.store_id = "store-3";
-	ev.terminal_id = "pos-2";
-	ev.body_case = POINTCLEAR__V1__EVENT__BODY_EARN;
-	ev.earn = &earn;
-	*payload = pc_pack(&ev.base, len);
-	if (!*payload)
+	if (pc_event_encode(&d, NULL, 0, len) != PC_EB_TOO_SMALL ||
+	    !(*payload = malloc(*len)))
 		return -1;
+	if (pc_event_encode(&d, *payload, *len, len) != PC_EB_OK) {
+		free(*payload);
+		*payload = NULL;
+		return -1;
+	}
 	if (pc_sign(sig, PC_EVENT_PAYLOAD_TYPE, *payload, *len, m->sk) != 0) {
 		free(*payload);
 		*payload = NULL;

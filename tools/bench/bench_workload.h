@@ -21,15 +21,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pointclear/event_build.h"
+
 #define BENCH_ID_MAX 65
 #define BENCH_PATH_MAX 1024
-
-/* Kinds, numbered as the ledger numbers them. */
-enum bench_kind {
-	BK_EARN = 1, BK_REDEEM, BK_HOLD, BK_CAPTURE, BK_VOID, BK_REVERSAL, BK_REFERRAL,
-	BK_PURCHASE, BK_NKINDS
-};
-const char *bench_kind_name(int kind);
 
 struct bench_merchant {
 	char id[BENCH_ID_MAX];
@@ -46,7 +41,7 @@ struct bench_event {
 	uint64_t off;     /* in the arena */
 	uint32_t len;     /* header and body */
 	uint32_t conn;
-	uint8_t kind;
+	uint8_t kind;     /* enum pc_event_kind */
 };
 
 /* The events of one connection, in sending order. */
@@ -97,7 +92,7 @@ struct bench_workload {
 	uint8_t *arena;
 	size_t arena_len;
 	struct bench_queue *queues;  /* one per connection */
-	uint64_t kinds[BK_NKINDS];
+	uint64_t kinds[PC_EVENT_NKINDS];   /* events made, by enum pc_event_kind */
 };
 
 /* Assigns connections to merchants (each at least one, the rest by a Zipf

@@ -421,8 +421,8 @@ int main(int argc, char **argv)
 		if (bench_generate(&b, n, "the closed loop") != 0)
 			goto out;
 		printf("workload: %zu events signed;", b.wl.nev);
-		for (int k = 1; k < BK_NKINDS; k++)
-			printf(" %s %.1f%%", bench_kind_name(k),
+		for (int k = 1; k < PC_EVENT_NKINDS; k++)
+			printf(" %s %.1f%%", pc_event_kind_name((enum pc_event_kind)k),
 			       100.0 * (double)b.wl.kinds[k] / (double)b.wl.nev);
 		printf("\n");
 		fflush(stdout);
