@@ -8,6 +8,7 @@
 #include "canon_variants.h"
 #include "pbjson.h"
 #include "pointclear/codec.h"
+#include "pointclear/event_build.h"
 #include "pointclear/frame.h"
 #include "pointclear/leaf.h"
 #include "pointclear/merkle.h"
@@ -525,18 +526,10 @@ static json_object *protocol_errors_json(const struct key *k)
 {
 	json_object *arr = json_object_new_array(), *o, *reqs;
 	Pointclear__V1__ProtocolError pe = POINTCLEAR__V1__PROTOCOL_ERROR__INIT;
-	Pointclear__V1__SignedEvent se = POINTCLEAR__V1__SIGNED_EVENT__INIT;
-	struct sample s;
-	uint8_t *payload, *env, *err, sig[PC_SIG_SIZE];
-	size_t len, env_len, err_len;
+	uint8_t *env, *err;
+	size_t env_len, err_len;
 
-	sample_init(&s, SAMPLE_EARN);
-	payload = pc_pack(&s.event.base, &len);
-	sign(sig, payload, len, k);
-	se.payload = (ProtobufCBinaryData){ len, payload };
-	se.key_id = (char *)k->id;
-	se.signature = (ProtobufCBinaryData){ PC_SIG_SIZE, sig };
-	env = pc_pack(&se.base, &env_len);
+	env = pc_event_sign(&sample_table[SAMPLE_EARN].desc, k->sk, k->id, &env_len, NULL);
 
 	pe.code = POINTCLEAR__V1__CODE__DUPLICATE_REQUEST_ID;
 	pe.message = (char *)pc_code_message(pe.code);
@@ -576,7 +569,6 @@ static json_object *protocol_errors_json(const struct key *k)
 	json_object_array_add(arr, o);
 	free(err);
 	free(env);
-	free(payload);
 	return arr;
 }
 
@@ -641,24 +633,16 @@ struct rtree {
 /* The SUBMIT body of entry i, signed by the merchant key; *event_id is its id. */
 static uint8_t *entry_envelope(int i, const struct key *merchant, size_t *len, char **event_id)
 {
-	Pointclear__V1__SignedEvent se = POINTCLEAR__V1__SIGNED_EVENT__INIT;
-	struct sample s;
-	size_t payload_len;
-	uint8_t *payload, sig[PC_SIG_SIZE], *env;
+	struct pc_event_desc d;
+	uint8_t *env;
 
-	sample_init(&s, entries[i].kind < 0 ? SAMPLE_REDEEM : (enum sample_kind)entries[i].kind);
+	d = sample_table[entries[i].kind < 0 ? SAMPLE_REDEEM : (enum sample_kind)entries[i].kind].desc;
 	if (entries[i].kind < 0)
-		s.event.event_id = "e-0011";
-	*event_id = strdup(s.event.event_id);
-	payload = pc_pack(&s.event.base, &payload_len);
-	sign(sig, payload, payload_len, merchant);
-	se.payload = (ProtobufCBinaryData){ payload_len, payload };
-	se.key_id = (char *)merchant->id;
-	se.signature = (ProtobufCBinaryData){ PC_SIG_SIZE, sig };
-	env = pc_pack(&se.base, len);
+		d.event_id = "e-0011";
+	*event_id = strdup(d.event_id);
+	env = pc_event_sign(&d, merchant->sk, merchant->id, len, NULL);
 	if (*event_id == NULL || env == NULL)
 		abort();
-	free(payload);
 	return env;
 }
 
