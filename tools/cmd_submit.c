@@ -24,7 +24,6 @@
 #include "pointclear/codec.h"
 #include "pointclear/frame.h"
 #include "pointclear/ids.h"
-#include "pointclear/leaf.h"
 #include "pointclear/receipt_check.h"
 #include "pointclear/sign.h"
 
@@ -105,34 +104,6 @@ static int64_t now_us(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* HOST:PORT, [V6]:PORT or HOST alone (port 7443). */
-static int parse_server(const char *s, char *host, size_t hostlen, int *port)
-{
-	const char *colon, *end;
-	int64_t p = 7443;
-
-	if (s[0] == '[') {
-		end = strchr(s, ']');
-		if (!end)
-			return -1;
-		colon = end[1] == ':' ? end + 1 : NULL;
-		if (end[1] && !colon)
-			return -1;
-		s++;
-	} else {
-		colon = strrchr(s, ':');
-		end = colon ? colon : s + strlen(s);
-	}
-	if (end == s || (size_t)(end - s) >= hostlen)
-		return -1;
-	memcpy(host, s, (size_t)(end - s));
-	host[end - s] = '\0';
-	if (colon && cli_parse_i64(colon + 1, 1, 65535, &p) != 0)
-		return -1;
-	*port = (int)p;
-	return 0;
 }
 
 /* ------------------------------------------------------------ reading input */
@@ -322,63 +293,6 @@ static const char *status_name(Pointclear__V1__Status st)
 	}
 }
 
-/* The receipt must be the operator's signature (through its receipt tree) over
- * what we sent and what the answer says. NULL when it is, else why not. *body is
- * set when it checked. */
-static const char *receipt_check(struct submit *s, const struct sub_event *e,
-                                 const Pointclear__V1__SubmitResult *r,
-                                 Pointclear__V1__ReceiptBody **body)
-{
-	const Pointclear__V1__Receipt *rc = r->receipt;
-	const Pointclear__V1__ReceiptBody *b;
-	const Pointclear__V1__Decision *dec;
-
-	*body = NULL;
-	if (!rc)
-		return "no receipt";
-	if (strcmp(rc->key_id, s->operator_key_id) != 0)
-		return "signed by another key than HOME/operator/receipt.pub";
-	const char *why = pc_receipt_check(rc, s->operator_pk, &s->receipt_cache, body);
-	if (why)
-		return why;
-	b = *body;
-	if (strcmp(b->alliance_id, s->alliance) != 0 ||
-	    strcmp(b->merchant_id, s->merchants[e->merchant].id) != 0 ||
-	    strcmp(b->event_id, e->event_id) != 0)
-		return "receipt is for another event";
-	if (!(dec = b->decision))
-		return "receipt has no decision";
-	if (dec->code != r->code)
-		return "receipt code differs from the answer's";
-	if (b->leaf_hash.len != PC_HASH_SIZE)
-		return "receipt leaf hash has the wrong size";
-	/* A replay may answer an earlier copy of the event signed with a key since
-	 * rotated: its leaf is over those bytes, not ours. A fresh record is over ours. */
-	if (r->disposition == POINTCLEAR__V1__DISPOSITION__RECORDED) {
-		struct pc_leaf leaf = {
-			.alliance_id = s->alliance,
-			.sequence = b->sequence,
-			.accepted_at_us = b->accepted_at_us,
-			.envelope = e->envelope,
-			.envelope_len = e->envelope_len,
-			.decision = {
-				.status = (uint8_t)dec->status,
-				.code = (uint16_t)dec->code,
-				.balance = dec->balance,
-				.available = dec->available,
-				.amount = dec->amount,
-				.remaining = dec->remaining,
-				.hold_expires_at_us = dec->hold_expires_at_us,
-			},
-		};
-		uint8_t h[PC_HASH_SIZE];
-
-		if (pc_leaf_hash(h, &leaf) != 0 || sodium_memcmp(h, b->leaf_hash.data, PC_HASH_SIZE) != 0)
-			return "leaf hash does not match the event sent and the decision";
-	}
-	return NULL;
-}
-
 /* Formats the event's line from a SUBMIT_RESULT and marks it answered. */
 static void answer_result(struct submit *s, struct sub_event *e, const uint8_t *body,
                           size_t body_len)
@@ -402,7 +316,9 @@ static void answer_result(struct submit *s, struct sub_event *e, const uint8_t *
 	}
 	if (r->disposition == POINTCLEAR__V1__DISPOSITION__RECORDED ||
 	    r->disposition == POINTCLEAR__V1__DISPOSITION__REPLAYED) {
-		bad = receipt_check(s, e, r, &rb);
+		bad = pc_client_check_receipt(r, s->operator_pk, s->operator_key_id,
+		                              &s->receipt_cache, s->alliance, merchant,
+		                              e->event_id, e->envelope, e->envelope_len, &rb);
 		if (rb && rb->decision) {
 			status = status_name(rb->decision->status);
 			snprintf(seq, sizeof seq, "%" PRIu64, rb->sequence);
@@ -654,7 +570,7 @@ int cmd_submit(struct pc_cli *ctx, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			if (parse_server(optarg, host, sizeof host, &port) != 0)
+			if (pc_client_parse_server(optarg, host, sizeof host, &port) != 0)
 				return cli_fail(ctx, "--server '%s' is not HOST:PORT", optarg);
 			break;
 		case 'h':
