@@ -200,7 +200,8 @@ static void conn_resume(struct pc_conn *c)
 	c->reading = true;
 	/* Bytes OpenSSL had decrypted or read ahead when reading was paused stay
 	 * inside it: the socket will not turn readable for them, so libevent would
-	 * never ask. Wake its read side by hand (NOTES: libevent #854, #690). */
+	 * never ask. Wake its read side by hand (libevent issues #854 and #690:
+	 * bytes stuck in OpenSSL under a read watermark). */
 	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 	if (ssl && SSL_has_pending(ssl))
 		event_active(&c->bev->ev_read, EV_READ, 1);

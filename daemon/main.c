@@ -164,7 +164,7 @@ int main(int argc, char **argv)
 	pc_conn_init(srv);
 	struct pc_core_hooks hooks = { pc_conn_answer, pc_conn_released, NULL };
 	srv->core = pc_core_new(srv->base, &srv->cfg, &hooks);
-	/* stats_interval_ms also tells `pointclear bench` that SIGUSR1 asks for stats */
+	/* stats_interval_ms also tells pointclear-bench that SIGUSR1 asks for stats */
 	log_info("starting workers=%d batch_max=%d batches_in_flight=%d stats_interval_ms=%d",
 	         srv->cfg.workers, srv->cfg.batch_max, srv->cfg.batches_in_flight,
 	         srv->cfg.stats_interval_ms);

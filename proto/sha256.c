@@ -2,7 +2,7 @@
  * CPU's SHA extensions where it has them, and hashed a leaf of a 300-byte
  * envelope in a third of libsodium's time on this project's machines. The daemon hashes
  * every entry's leaf and receipt body on its event loop (docs/PERFORMANCE.md,
- * "Migration 012"). */
+ * "What limits it"). */
 #include "sha256.h"
 
 #include <pthread.h>

@@ -24,7 +24,7 @@
 --      returned.
 -- Anything refused in phase 1 records nothing and takes no sequence.
 --
--- Where the batch's cost went, measured (callgrind, tools/batch_cost.sh, 200-event
+-- Where the batch's cost went, measured (callgrind, tools/bench/batch_cost.sh, 200-event
 -- batches of the bench's mix), and what the code does about it:
 -- * Every statement reaches its rows by key. A plan cached while a table was small
 --   is a sequential scan that stays until the table is analyzed again (a new

@@ -165,7 +165,7 @@ SELECT lives_ok($$INSERT INTO ledger (alliance_id, seq, accepted_at, merchant_id
     VALUES ('al2', 0, now(), 'cafe', 'e1', '00000000000000aa', 1, now(), 's', 't', '\x', '\x',
             1, 0, 0, 0, 0, 0, 0)$$,
     'the same merchant and event id in another alliance is another entry');
--- DESIGN.md: alliance_id leads every key and index of every table that carries it
+-- docs/DESIGN.md, "Tenancy: `alliance_id` first": alliance_id leads every key and index of every table that carries it
 SELECT is(ARRAY(SELECT x.indexrelid::regclass::text
                   FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid
                   JOIN pg_namespace ns ON ns.oid = t.relnamespace AND ns.nspname = 'public'
@@ -183,7 +183,7 @@ SELECT is(ARRAY(SELECT pg_get_indexdef(x) FROM unnest(ARRAY['ledger_by_time'::re
                 'CREATE UNIQUE INDEX members_pkey ON public.members USING btree (alliance_id, member_id)',
                 'CREATE UNIQUE INDEX merchant_keys_pkey ON public.merchant_keys USING btree (alliance_id, key_id)',
                 'CREATE INDEX postings_by_account ON public.postings USING btree (alliance_id, owner_id, seq) WHERE (account_kind = 1)'],
-          'after alliance_id, the writer''s keys lead with the column that decides; members'' legs only by account (tools/batch_cost.sh counts them)');
+          'after alliance_id, the writer''s keys lead with the column that decides; members'' legs only by account (tools/bench/batch_cost.sh counts them)');
 SELECT is((SELECT array_agg(c ORDER BY c) FROM pg_proc, unnest(proconfig) c
             WHERE proname = 'pc_decide_and_record'),
           ARRAY['enable_seqscan=off', 'jit=off'],

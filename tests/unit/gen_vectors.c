@@ -141,7 +141,7 @@ static json_object *leaf_json(const char *name, const struct pc_leaf *l)
 	return o;
 }
 
-/* The two entries whose hashes sql/002_ledger.sql's pc_leaf_hash computed. */
+/* The two entries whose hashes sql/functions/20_leaves.sql's pc_leaf_hash computed. */
 static json_object *leaves_json(void)
 {
 	static const uint8_t env1[] = { 0x01 }, env4[] = { 0x04 };
@@ -582,8 +582,8 @@ static json_object *protocol_errors_json(const struct key *k)
 #define HOLD_EXPIRES_US (TREE_B_US + 600000000)
 
 /* A ledger the sample events could have made (alliance "al", merchant m-42),
- * recorded in batches of 1, 3 and 7: the decisions follow pc_apply_batch's rules
- * (sql/006), so a reader can follow the balances. kind -1 is a second redeem, e-0011. */
+ * recorded in batches of 1, 3 and 7: the decisions follow pc_record_batch's rules
+ * (sql/functions/40_record_batch.sql), so a reader can follow the balances. kind -1 is a second redeem, e-0011. */
 static const struct entry {
 	int kind;
 	struct pc_leaf_decision d;

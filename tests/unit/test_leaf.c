@@ -14,7 +14,7 @@
 static const uint8_t env1[] = { 0x01 };
 static const uint8_t env4[] = { 0x04 };
 
-/* The two entries sql/002_ledger.sql's pc_leaf_hash was run on. */
+/* The two entries sql/functions/20_leaves.sql's pc_leaf_hash was run on. */
 static struct pc_leaf first_leaf(void)
 {
 	return (struct pc_leaf){

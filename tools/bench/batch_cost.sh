@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # batch_cost.sh - instructions PostgreSQL spends on one pc_record_batch call, counted
 # by callgrind, which does not move with the host's speed (docs/PERFORMANCE.md,
-# "Migration 009").
+# "What limits it").
 #
 #   tools/bench/batch_cost.sh DATADIR DBNAME SIZE [PRE.sql]
 #

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench.sh - the reproducible end-to-end benchmark of pointcleard (issue 3).
+# bench.sh - the reproducible end-to-end benchmark of pointcleard.
 #
 #   tools/bench/bench.sh [BUILD_DIR]
 #

@@ -12,7 +12,7 @@
  * member), so a capture, void or reversal travels on the same connection as the
  * event it names, after it. The daemon keeps a connection's order from reading
  * to the batch (it releases verified requests in arrival order, batches are one
- * FIFO on one database session, and pc_apply_batch decides in array order), so
+ * FIFO on one database session, and pc_record_batch decides in array order), so
  * the hold is always decided first. They are also generated a few thousand
  * events apart, as in real life. */
 #ifndef POINTCLEAR_BENCH_WORKLOAD_H

@@ -269,7 +269,7 @@ static void print_summary(const struct bench *b, double verify_rate, double veri
                           const struct bench_idle_out *idle,
                           const struct bench_sweep_point *pts, int npts)
 {
-	printf("\n==== pointclear bench summary (%ld cores, %d merchants, %d members,"
+	printf("\n==== pointclear-bench summary (%ld cores, %d merchants, %d members,"
 	       " %d connections x %d pipelined) ====\n",
 	       b->ncpu, b->o.merchants, b->o.members, b->o.connections, b->o.pipeline);
 	printf("limits: ed25519 verify 1 core = %.0f/s before, %.0f/s after the run", verify_rate,

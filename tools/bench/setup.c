@@ -66,7 +66,7 @@ int bench_setup(struct bench *b)
 	const char *create[] = {"alliance", "create", b->alliance, "--name", name, NULL};
 
 	snprintf(b->alliance, sizeof b->alliance, "bench-%lld", (long long)time(NULL));
-	snprintf(name, sizeof name, "pointclear bench %s", b->alliance);
+	snprintf(name, sizeof name, "pointclear-bench %s", b->alliance);
 	bench_progress("set-up: alliance %s, %d merchants, %d members", b->alliance,
 	               b->o.merchants, b->o.members);
 	if (run_cli(b, create, out, sizeof out) != 0)

@@ -1,6 +1,6 @@
 /* leaf.h - the ledger leaf of PROTOCOL.md, "Leaf", and its RFC 9162 hash.
- * sql/002_ledger.sql computes the same bytes (pc_leaf_hash); tests hold the two
- * to each other. */
+ * sql/functions/20_leaves.sql computes the same bytes (pc_leaf_hash); tests hold
+ * the two to each other. */
 #ifndef POINTCLEAR_LEAF_H
 #define POINTCLEAR_LEAF_H
 
