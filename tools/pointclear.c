@@ -29,7 +29,7 @@ static const struct subcommand subcommands[] = {
 	{"submit", cmd_submit, "sign and submit JSON-lines events to the daemon"},
 	{"lookup", cmd_lookup, "ask the daemon for the stored decision of an event id"},
 	{"balance", cmd_balance, "merchant positions, member balances, conservation check"},
-	{"simulate", cmd_simulate, "generate and submit a simulated workload"},
+	{"simulate", cmd_simulate, "write a simulated day of events as JSON lines"},
 };
 
 static const char main_usage_head[] =
