@@ -30,6 +30,8 @@ static const struct subcommand subcommands[] = {
 	{"member", cmd_member, "enrol members"},
 	{"submit", cmd_submit, "sign and submit JSON-lines events to the daemon"},
 	{"balance", cmd_balance, "merchant positions, member balances, conservation check"},
+	{"check", cmd_check, "recompute an alliance's balances from its ledger"},
+	{"admin", cmd_admin, "database roles: the daemon's login role"},
 	{"simulate", cmd_simulate, "generate and submit a simulated workload"},
 	{"bench", cmd_bench, "measure the daemon: throughput, latency, CPU, memory, limits"},
 };

@@ -68,6 +68,10 @@ END $$;
 -- empty; autovacuum's ANALYZE makes the plans again as the ledger grows. The
 -- choice lasts for the call (the function's SET restores the setting).
 -- p_tree_max: entries per receipt tree, 1 to 64; 0 records no trees.
+--
+-- The daemon's role may write no table: the batch runs as the owner (SECURITY
+-- DEFINER), with a search_path fixed to the schema and pg_temp last, as
+-- pc_expire_holds (30_holds.sql); every function it calls runs with that path.
 CREATE OR REPLACE FUNCTION pc_record_batch(
     p_alliance      text[],
     p_merchant      text[],
@@ -111,7 +115,8 @@ RETURNS TABLE (
     c_alliance            text,
     c_merchant            text,
     c_event               text)
-LANGUAGE plpgsql
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
 SET plan_cache_mode = auto AS $$
 BEGIN
     IF pc_generic_plans_safe() THEN
@@ -699,3 +704,7 @@ BEGIN
           OFFSET 0) l;
 END $$;
 
+-- The daemon calls pc_record_batch only; the rest is the owner's.
+REVOKE EXECUTE ON FUNCTION pc_generic_plans_safe, pc_record_batch, pc_decide_and_record
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pc_record_batch TO pointclear_daemon;
