@@ -72,6 +72,10 @@ END $$;
 -- The daemon's role may write no table: the batch runs as the owner (SECURITY
 -- DEFINER), with a search_path fixed to the schema and pg_temp last, as
 -- pc_expire_holds (30_holds.sql); every function it calls runs with that path.
+-- It costs once per call, not per event: about 0.8 µs more than the SET the
+-- function had already (200,000 calls of an empty function: 0.83 µs each with
+-- SET plan_cache_mode only, 1.68 µs with SECURITY DEFINER and search_path too),
+-- against 15-20 ms for a 200-event batch.
 CREATE OR REPLACE FUNCTION pc_record_batch(
     p_alliance      text[],
     p_merchant      text[],
