@@ -16,7 +16,9 @@ static const char usage[] =
 	"  sql/functions/ file, in name order, whose text differs from the one last\n"
 	"  applied, recording its SHA-256 in schema_functions. A database whose\n"
 	"  recorded migrations are not this build's (a pre-0.1.0 development build's)\n"
-	"  is refused and left as it is.\n";
+	"  is refused and left as it is. Run it as the role that owns the schema;\n"
+	"  it creates the group role pointclear_daemon, whose members may only run\n"
+	"  the daemon (`pointclear admin daemon-role`), when absent and allowed to.\n";
 
 /* A constant key: every `pointclear migrate` against one database takes the same
  * session lock, so concurrent runs apply each migration once, one after another. */
@@ -46,6 +48,60 @@ static const char sql_function_current[] =
 static const char sql_function_record[] =
 	"INSERT INTO schema_functions (name, sha256) VALUES ($1, sha256(convert_to($2, 'UTF8')))"
 	" ON CONFLICT (name) DO UPDATE SET sha256 = EXCLUDED.sha256, applied_at = now()";
+
+/* The group role the daemon's login roles belong to (sql/002_daemon_role.sql).
+ * Roles belong to the cluster, not to a database, so no migration can be the one
+ * place it is made: it must exist before the grants of every migrate run. */
+static const char daemon_group[] = "pointclear_daemon";
+static const char sql_role_exists[] = "SELECT 1 FROM pg_roles WHERE rolname = $1";
+static const char sql_may_create_role[] =
+	"SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user";
+/* DDL takes no parameters; the name is the constant above */
+static const char sql_create_group[] =
+	"CREATE ROLE pointclear_daemon NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE"
+	" NOREPLICATION NOBYPASSRLS";
+
+/* 1 when ROLE exists, 0 when not, -1 (d->err). */
+static int role_exists(struct db *d, const char *role)
+{
+	const char *params[1] = {role};
+	PGresult *res = db_query(d, sql_role_exists, 1, params);
+	int n;
+
+	if (!res)
+		return -1;
+	n = PQntuples(res);
+	PQclear(res);
+	return n > 0;
+}
+
+/* Creates the daemon's group role when absent and the owner may; else says what
+ * a superuser must run. 0, or 1 (reported). */
+static int ensure_daemon_group(struct pc_cli *ctx, struct db *d)
+{
+	PGresult *res;
+	int r = role_exists(d, daemon_group), may;
+
+	if (r != 0)
+		return r < 0 ? cli_fail(ctx, "%s", d->err) : 0;
+	if (!(res = db_query(d, sql_may_create_role, 0, NULL)))
+		return cli_fail(ctx, "%s", d->err);
+	may = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (!may)
+		return cli_fail(ctx, "role %s does not exist and %s may not create roles; as a"
+		                " superuser run: %s; then migrate again", daemon_group,
+		                PQuser(d->conn), sql_create_group);
+	if (db_exec(d, sql_create_group, 0, NULL) != 0) {
+		/* another database's migrate may have made it meanwhile */
+		if ((db_failed_with(d, "42710") || db_failed_with(d, "23505")) &&
+		    role_exists(d, daemon_group) == 1)
+			return 0;
+		return cli_fail(ctx, "%s", d->err);
+	}
+	printf("created role %s\n", daemon_group);
+	return 0;
+}
 
 /* Applies SCRIPT, named NAME, in its own transaction unless SQL_DONE (its first
  * NDONE of PARAMS) finds it already applied, and records it with SQL_RECORD (both
@@ -152,6 +208,10 @@ int cmd_migrate(struct pc_cli *ctx, int argc, char **argv)
 	if (db_exec(&d, sql_create_functions, 0, NULL) != 0) {
 		rc = cli_fail(ctx, "%s", d.err);
 		goto out;
+	}
+	if (ensure_daemon_group(ctx, &d) != 0) {
+		rc = 1;
+		goto unlock;
 	}
 	for (int i = 0; rc == 0 && i < pc_migrations_count; i++) {
 		const struct pc_migration *m = &pc_migrations[i];

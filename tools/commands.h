@@ -31,6 +31,8 @@ int cmd_submit(struct pc_cli *ctx, int argc, char **argv);
 int cmd_lookup(struct pc_cli *ctx, int argc, char **argv);
 int cmd_balance(struct pc_cli *ctx, int argc, char **argv);
 int cmd_simulate(struct pc_cli *ctx, int argc, char **argv);
+int cmd_admin(struct pc_cli *ctx, int argc, char **argv);
+int cmd_check(struct pc_cli *ctx, int argc, char **argv);
 
 /* ---- shared by the subcommands (tools/pointclear.c) ---- */
 

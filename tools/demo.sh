@@ -108,8 +108,11 @@ db="$base dbname=pointclear"
 home="$work/home"
 pc() { "$pc_bin" --db "$db" --home "$home" "$@"; }
 
-say "pointclear migrate, init"
+# The CLI is the schema's owner (the throwaway cluster's superuser here); the
+# daemon connects as a role of its own that can only read keys and record.
+say "pointclear migrate, the daemon's role, init"
 pc migrate
+pc admin daemon-role pointcleard
 pc init >/dev/null
 
 say "alliance '$alliance': ${merchants[*]}, $members members"
@@ -136,7 +139,7 @@ done
 [ -n "$port" ] || { echo "demo.sh: no free port found" >&2; exit 1; }
 
 say "starting pointcleard on 127.0.0.1:$port"
-"$pcd_bin" --db "$db" --home "$home" --listen "127.0.0.1:$port" \
+"$pcd_bin" --db "$db user=pointcleard" --home "$home" --listen "127.0.0.1:$port" \
 	>"$work/pointcleard.log" 2>&1 </dev/null &
 daemon_pid=$!
 for _ in $(seq 1 300); do
@@ -213,6 +216,9 @@ awk '
 
 say "pointclear balance $alliance --sample 10"
 pc balance "$alliance" --sample 10
+
+say "pointclear check $alliance"
+pc check "$alliance"
 
 say "stopping"
 kill -TERM "$daemon_pid"

@@ -29,6 +29,8 @@ static const struct subcommand subcommands[] = {
 	{"submit", cmd_submit, "sign and submit JSON-lines events to the daemon"},
 	{"lookup", cmd_lookup, "ask the daemon for the stored decision of an event id"},
 	{"balance", cmd_balance, "merchant positions, member balances, conservation check"},
+	{"check", cmd_check, "recompute an alliance's balances from its ledger"},
+	{"admin", cmd_admin, "database roles: the daemon's login role"},
 	{"simulate", cmd_simulate, "write a simulated day of events as JSON lines"},
 };
 

@@ -13,7 +13,9 @@
 -- call, holds a few dozen). They return integer, the type of the literals they
 -- replace, so every comparison and assignment is the one it was.
 --
--- First of the files: any function may use them.
+-- First of the files: any function may use them. Only the owner's functions do:
+-- nobody else may execute them (ROUTINE names them below because
+-- tests/unit/test_sql_codes.c reads a line naming FUNCTION as a definition).
 
 -- Disposition: what became of a request
 CREATE OR REPLACE FUNCTION pc_disposition_unspecified() RETURNS integer LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$ BEGIN RETURN 0; END $$;
@@ -46,3 +48,14 @@ CREATE OR REPLACE FUNCTION pc_code_original_not_found() RETURNS integer LANGUAGE
 CREATE OR REPLACE FUNCTION pc_code_not_reversible() RETURNS integer LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$ BEGIN RETURN 57; END $$;
 CREATE OR REPLACE FUNCTION pc_code_reversal_exceeds_remaining() RETURNS integer LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$ BEGIN RETURN 58; END $$;
 CREATE OR REPLACE FUNCTION pc_code_foreign_event() RETURNS integer LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$ BEGIN RETURN 59; END $$;
+
+REVOKE EXECUTE ON ROUTINE pc_disposition_unspecified, pc_disposition_recorded,
+    pc_disposition_replayed, pc_disposition_rejected, pc_status_approved,
+    pc_status_declined, pc_code_ok, pc_code_unknown_key, pc_code_key_revoked,
+    pc_code_key_not_yet_valid, pc_code_wrong_merchant, pc_code_unknown_alliance,
+    pc_code_unknown_member, pc_code_amount_too_large, pc_code_conflict,
+    pc_code_insufficient_points, pc_code_hold_not_found, pc_code_hold_exceeded,
+    pc_code_hold_expired, pc_code_hold_voided, pc_code_hold_captured,
+    pc_code_original_not_found, pc_code_not_reversible,
+    pc_code_reversal_exceeds_remaining, pc_code_foreign_event
+    FROM PUBLIC;

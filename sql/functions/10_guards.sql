@@ -48,3 +48,6 @@ END $$;
 
 CREATE OR REPLACE TRIGGER members_member_id_valid BEFORE INSERT OR UPDATE OF member_id ON members
     FOR EACH ROW EXECUTE FUNCTION pc_member_id_valid();
+
+-- A trigger runs its function whoever fires it; nobody calls these directly.
+REVOKE EXECUTE ON FUNCTION pc_refuse_change, pc_member_id_valid FROM PUBLIC;

@@ -38,3 +38,8 @@ CREATE OR REPLACE FUNCTION pc_entry_leaf_hash(e ledger) RETURNS bytea LANGUAGE s
                         e.code, e.balance, e.available, e.applied, e.remaining,
                         e.hold_expires_at_us, e.ext)
 $$;
+
+-- The daemon's key cache reads key validity in µs (daemon/sql.c); the leaf
+-- hashes are the owner's.
+REVOKE EXECUTE ON FUNCTION pc_us, pc_leaf_hash, pc_entry_leaf_hash FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pc_us TO pointclear_daemon;

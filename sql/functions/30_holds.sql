@@ -30,8 +30,14 @@ END $$;
 -- Sequential scans are priced out (enable_seqscan = off), as for the batch: a
 -- plan cached while holds was small is a sequential scan that stays until the
 -- table is analyzed again, and a new alliance starts with no holds.
+--
+-- The daemon calls it, and its role may not write holds or members: it runs as
+-- the owner (SECURITY DEFINER), with a search_path fixed to the schema and
+-- pg_temp last, so that nothing the caller creates can stand in for a table or
+-- function it names (PostgreSQL's "Writing SECURITY DEFINER Functions Safely").
 CREATE OR REPLACE FUNCTION pc_expire_holds(max_holds integer) RETURNS bigint
-LANGUAGE plpgsql
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
 SET enable_seqscan = off AS $$
 DECLARE due_alliances text[]; n bigint;
 BEGIN
@@ -85,3 +91,6 @@ BEGIN
     code := CASE hold.state WHEN 1 THEN pc_code_ok() WHEN 2 THEN pc_code_hold_captured()
                             WHEN 3 THEN pc_code_hold_voided() ELSE pc_code_hold_expired() END;
 END $$;
+
+REVOKE EXECUTE ON FUNCTION pc_release_expired, pc_expire_holds, pc_open_hold FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pc_expire_holds TO pointclear_daemon;

@@ -85,3 +85,5 @@ BEGIN
            WHERE x.alliance_id = t.a AND x.seq >= t.tf AND x.seq < t.tf + t.ts
           OFFSET 0) l;
 END $$;
+
+REVOKE EXECUTE ON FUNCTION pc_replay_rows FROM PUBLIC;

@@ -40,7 +40,8 @@ RETURNS TABLE (
     c_alliance            text,
     c_merchant            text,
     c_event               text)
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
 SET enable_seqscan = off
 SET jit = off AS $$
 DECLARE
@@ -74,3 +75,8 @@ BEGIN
     RETURN QUERY
     SELECT * FROM pc_replay_rows(array_fill(p_alliance, ARRAY[n]), v_seq, p_tree_max);
 END $$;
+
+-- The daemon's role reads no ledger table: it asks through this function, which
+-- runs as the owner and answers only the merchant's own event ids.
+REVOKE EXECUTE ON FUNCTION pc_lookup_entries FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pc_lookup_entries TO pointclear_daemon;

@@ -17,6 +17,7 @@ db="t_bench_$$"
 work=$(mktemp -d /tmp/pcbench-smoke.XXXXXX)
 cleanup() {
 	psql -X "$base dbname=postgres" -qAtc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+	psql -X "$base dbname=postgres" -qAtc "DROP ROLE IF EXISTS ${db}_d" >/dev/null 2>&1 || true
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -26,7 +27,10 @@ psql -X "$base dbname=postgres" -qAtc "CREATE DATABASE $db"
 pc=("$PC_POINTCLEAR" --db "$base dbname=$db" --home "$work/home")
 "${pc[@]}" migrate >/dev/null
 "${pc[@]}" init >/dev/null
-"$PC_BENCH" --db "$base dbname=$db" --home "$work/home" --pointclear "$PC_POINTCLEAR" \
+# the daemon under test connects as its own least-privilege role
+"${pc[@]}" admin daemon-role "${db}_d" >/dev/null
+"$PC_BENCH" --db "$base dbname=$db" --daemon-db "$base dbname=$db user=${db}_d" \
+	--home "$work/home" --pointclear "$PC_POINTCLEAR" \
 	--daemon "$PC_POINTCLEARD" --merchants 3 --members 500 \
 	--connections 4 --pipeline 8 --duration 2 --warmup 1 --baseline-duration 2 \
 	--idle 20 --rates 50 --sweep-duration 2 --max-events 20000 \

@@ -30,6 +30,7 @@ cleanup() {
 		wait "$daemon_pid" 2>/dev/null || true
 	fi
 	psql -X "$base dbname=postgres" -qAtc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+	psql -X "$base dbname=postgres" -qAtc "DROP ROLE IF EXISTS ${db}_d" >/dev/null 2>&1 || true
 	if [ -n "${PC_ITEST_KEEP:-}" ]; then
 		echo "example_python: kept $work" >&2
 	else
@@ -59,6 +60,8 @@ conninfo="$base dbname=$db"
 pc=("$PC_POINTCLEAR" --db "$conninfo" --home "$work/home")
 "${pc[@]}" migrate >/dev/null
 "${pc[@]}" init >/dev/null
+# the daemon connects as its own least-privilege role, as in production
+"${pc[@]}" admin daemon-role "${db}_d" >/dev/null
 "${pc[@]}" alliance create pyal --name "Python Alliance" >/dev/null
 "${pc[@]}" merchant add pyal kiosk --name "Kiosk" --industry cafe \
 	--issue-price 10/1 --redeem-rate 8/1 >/dev/null
@@ -69,7 +72,7 @@ pc=("$PC_POINTCLEAR" --db "$conninfo" --home "$work/home")
 start_daemon() {
 	port=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	: >"$work/daemon.log"
-	"$PC_POINTCLEARD" --db "$conninfo" --home "$work/home" --listen "127.0.0.1:$port" \
+	"$PC_POINTCLEARD" --db "$conninfo user=${db}_d" --home "$work/home" --listen "127.0.0.1:$port" \
 		>>"$work/daemon.log" 2>&1 &
 	daemon_pid=$!
 	# up: listening, and the writer connected (until then answers are RETRYABLE)

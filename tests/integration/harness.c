@@ -308,6 +308,23 @@ static off_t file_size(const char *path)
 	return stat(path, &st) == 0 ? st.st_size : 0;
 }
 
+/* The daemon connects as a role of its own, `pointclear admin daemon-role`
+ * <dbname>_d, a member of pointclear_daemon only: every integration test then
+ * shows the daemon works with the least privilege it is given in production.
+ * Roles belong to the cluster, so the name carries the test's database. */
+static void daemon_role(const struct harness *h, char *out, size_t len)
+{
+	snprintf(out, len, "%.60s_d", h->dbname);
+}
+
+void harness_daemon_conninfo(const struct harness *h, char *out, size_t len)
+{
+	char role[64];
+
+	daemon_role(h, role, sizeof role);
+	snprintf(out, len, "%s user=%s", h->conninfo, role);
+}
+
 /* Starts the daemon once; 0 when it is up, 1 when it exited early,
  * -1 on timeout. */
 static int start_daemon_once(struct harness *h)
@@ -316,10 +333,12 @@ static int start_daemon_once(struct harness *h)
 	const char *level = getenv("PC_ITEST_LOG_LEVEL") ? getenv("PC_ITEST_LOG_LEVEL") : "info";
 	snprintf(listen, sizeof listen, "127.0.0.1:%d", h->port);
 	const char *argv[64];
+	char conninfo[1300];
 	int k = 0;
+	harness_daemon_conninfo(h, conninfo, sizeof conninfo);
 	argv[k++] = h->daemon;
 	argv[k++] = "--db";
-	argv[k++] = h->conninfo;
+	argv[k++] = conninfo;
 	argv[k++] = "--home";
 	argv[k++] = h->home;
 	argv[k++] = "--listen";
@@ -885,6 +904,11 @@ struct harness *harness_new(const struct harness_opts *opts)
 		harness_fail(h, "%s: %s", sql, err);
 
 	harness_cli_ok(h, NULL, "migrate", NULL);
+	char role[64];
+	daemon_role(h, role, sizeof role);
+	snprintf(sql, sizeof sql, "DROP ROLE IF EXISTS %s", role);   /* a crashed run's */
+	admin_exec(h, sql, err, sizeof err);
+	harness_cli_ok(h, NULL, "admin", "daemon-role", role, NULL);
 	harness_cli_ok(h, NULL, "init", NULL);
 	const char *args[48];
 	int n = 0;
@@ -975,6 +999,11 @@ int harness_free(struct harness *h)
 	}
 	char sql[256], err[1024];
 	snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", h->dbname);
+	if (admin_exec(h, sql, err, sizeof err) != 0)
+		fprintf(stderr, "harness: %s: %s", sql, err);
+	char role[64];
+	daemon_role(h, role, sizeof role);
+	snprintf(sql, sizeof sql, "DROP ROLE IF EXISTS %s", role);
 	if (admin_exec(h, sql, err, sizeof err) != 0)
 		fprintf(stderr, "harness: %s: %s", sql, err);
 	if (h->pg_dir[0]) {

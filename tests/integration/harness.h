@@ -113,6 +113,9 @@ int harness_cli(struct harness *h, char **out, const char *arg, ...)
 void harness_cli_ok(struct harness *h, char **out, const char *arg, ...)
 	__attribute__((sentinel));
 
+/* The conninfo pointcleard is started with: the test's database, as its own
+ * daemon role (a member of pointclear_daemon only, `pointclear admin daemon-role`). */
+void harness_daemon_conninfo(const struct harness *h, char *out, size_t len);
 /* On h->port; waits for "listening on" and "db=writer state=ready". */
 void harness_start_daemon(struct harness *h);
 /* Sends sig; for SIGKILL reaps it at once, else waits (bounded) and returns the

@@ -23,6 +23,7 @@
 
 struct bench_opts {
 	const char *db;          /* libpq conninfo (--db, POINTCLEAR_DB) */
+	const char *daemon_db;   /* the daemon's (--daemon-db); NULL: db */
 	const char *home;        /* keys and certificates (--home, POINTCLEAR_HOME) */
 	const char *pointclear;  /* the CLI that makes the alliance (--pointclear) */
 	const char *daemon;

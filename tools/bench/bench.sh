@@ -138,9 +138,12 @@ pointclear=$build/tools/pointclear
 bench=$build/tools/pointclear-bench
 "$pointclear" --db "$db" --home "$work/home" migrate >/dev/null
 "$pointclear" --db "$db" --home "$work/home" init >/dev/null
+# The daemon connects as its own least-privilege role, as in production.
+"$pointclear" --db "$db" admin daemon-role pcbench_daemon >/dev/null
 
 args=(
 	--daemon "$build/daemon/pointcleard"
+	--daemon-db "$db user=pcbench_daemon"
 	--merchants "${BENCH_MERCHANTS:-40}"
 	--members "${BENCH_MEMBERS:-100000}"
 	--connections "${BENCH_CONNECTIONS:-64}"

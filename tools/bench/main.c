@@ -38,7 +38,8 @@
 #include "bench.h"
 
 static const char bench_usage[] =
-	"usage: pointclear-bench --daemon PATH [--db CONNINFO] [--home DIR] [--pointclear PATH]\n"
+	"usage: pointclear-bench --daemon PATH [--db CONNINFO] [--daemon-db CONNINFO] [--home DIR]\n"
+	"           [--pointclear PATH]\n"
 	"           [--merchants 40] [--members 100000] [--connections 64] [--pipeline 64]\n"
 	"           [--duration 60] [--warmup 5] [--baseline-duration 10] [--no-baseline]\n"
 	"           [--rates R1,R2,...|auto] [--sweep-duration 10] [--csv FILE] [--idle N]\n"
@@ -78,6 +79,8 @@ static const char bench_usage[] =
 	"--log-dir every 10 ms, so put --log-dir on the filesystem of PostgreSQL's WAL.\n"
 	"\n"
 	"  --db CONNINFO    libpq connection string (env POINTCLEAR_DB, default dbname=pointclear)\n"
+	"  --daemon-db CONNINFO the daemon's own (its least-privilege role, e.g. --db's with\n"
+	"                   user=ROLE from `pointclear admin daemon-role`; default: --db's)\n"
 	"  --home DIR       keys and certificates (env POINTCLEAR_HOME, default ./pointclear-home)\n"
 	"  --pointclear PATH the CLI that makes the alliance (default: the pointclear beside\n"
 	"                   this program)\n"
@@ -128,6 +131,7 @@ static int parse_opts(struct bench_opts *o, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"db", required_argument, NULL, 'E'},
+		{"daemon-db", required_argument, NULL, 'G'},
 		{"home", required_argument, NULL, 'H'},
 		{"pointclear", required_argument, NULL, 'P'},
 		{"daemon", required_argument, NULL, 'D'},
@@ -171,6 +175,7 @@ static int parse_opts(struct bench_opts *o, int argc, char **argv)
 
 		switch (c) {
 		case 'E': o->db = optarg; break;
+		case 'G': o->daemon_db = optarg; break;
 		case 'H': o->home = optarg; break;
 		case 'P': o->pointclear = optarg; break;
 		case 'D': o->daemon = optarg; break;

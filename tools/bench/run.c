@@ -261,7 +261,7 @@ int bench_daemon_up(struct bench *b, const char *label)
 
 	argv[n++] = (char *)b->o.daemon;
 	argv[n++] = "--db";
-	argv[n++] = (char *)b->o.db;
+	argv[n++] = (char *)(b->o.daemon_db ? b->o.daemon_db : b->o.db);
 	argv[n++] = "--home";
 	argv[n++] = (char *)b->o.home;
 	argv[n++] = "--listen";
