@@ -218,8 +218,8 @@ static void test_every_table_refused(void **state)
 	PQclear(t);
 }
 
-/* The owner's functions: only pc_record_batch, pc_expire_holds and pc_us are the
- * daemon's to call. */
+/* The owner's functions: only pc_record_batch, pc_expire_holds, pc_lookup_entries
+ * (LOOKUP's read of the merchant's own entries) and pc_us are the daemon's to call. */
 static void test_owner_functions_refused(void **state)
 {
 	struct harness *h = HARNESS_STATE(state);
@@ -233,6 +233,7 @@ static void test_owner_functions_refused(void **state)
 	expect_refused(h, c, "SELECT * FROM pc_open_hold('acme', 'gym', 0, 'gym', now())", DENIED);
 	expect_refused(h, c, "SELECT * FROM pc_check_alliance('acme')", DENIED);
 	expect_refused(h, c, "SELECT pc_generic_plans_safe()", DENIED);
+	expect_refused(h, c, "SELECT * FROM pc_replay_rows(ARRAY['acme'], ARRAY[0::bigint], 64)", DENIED);
 	expect_refused(h, c, "SELECT pc_code_ok()", DENIED);
 	expect_refused(h, c, "SELECT pc_leaf_hash('a', 0, 0, '\\x', 1::smallint, 0::smallint,"
 	                     " 0, 0, 0, 0, 0, '\\x')", DENIED);
@@ -244,10 +245,11 @@ static void test_owner_functions_refused(void **state)
 		"                    AND d.objid = p.oid AND d.deptype = 'e')"
 		" ORDER BY 1");
 	assert_int_equal(PQresultStatus(f), PGRES_TUPLES_OK);
-	assert_int_equal(PQntuples(f), 3);
+	assert_int_equal(PQntuples(f), 4);
 	assert_string_equal(PQgetvalue(f, 0, 0), "pc_expire_holds");
-	assert_string_equal(PQgetvalue(f, 1, 0), "pc_record_batch");
-	assert_string_equal(PQgetvalue(f, 2, 0), "pc_us");
+	assert_string_equal(PQgetvalue(f, 1, 0), "pc_lookup_entries");
+	assert_string_equal(PQgetvalue(f, 2, 0), "pc_record_batch");
+	assert_string_equal(PQgetvalue(f, 3, 0), "pc_us");
 	PQclear(f);
 	/* what it may run changes only what the rules allow: nothing is due here */
 	expect_ok(c, "SELECT pc_expire_holds(100)");
