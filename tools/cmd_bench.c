@@ -304,6 +304,8 @@ static int run_cli(struct bench *b, const char *const *args, char *out, size_t o
 	argv[n++] = (char *)b->ctx->db;
 	argv[n++] = "--home";
 	argv[n++] = (char *)b->ctx->home;
+	argv[n++] = "--admin-home";
+	argv[n++] = (char *)b->ctx->admin_home;
 	for (int i = 0; args[i] && n < 23; i++)
 		argv[n++] = (char *)args[i];
 	argv[n] = NULL;
@@ -440,14 +442,14 @@ static int setup(struct bench *b)
 		snprintf(issue, sizeof issue, "%d/1", 1 + m % 3);
 		if (run_cli(b, add, out, sizeof out) != 0)
 			return 1;
-		snprintf(path, sizeof path, "%s/alliances/%s/merchants/%s/sign.key", b->ctx->home,
+		snprintf(path, sizeof path, "%s/alliances/%s/merchants/%s/sign.key", b->ctx->admin_home,
 		         b->alliance, bm->id);
 		if (pc_load_signing_key(path, bm->sk, bm->key_id, err, sizeof err) != 0)
 			return cli_fail(b->ctx, "%s", err);
 		snprintf(bm->cert, sizeof bm->cert, "%s/alliances/%s/merchants/%s/client.crt",
-		         b->ctx->home, b->alliance, bm->id);
+		         b->ctx->admin_home, b->alliance, bm->id);
 		snprintf(bm->key, sizeof bm->key, "%s/alliances/%s/merchants/%s/client.key",
-		         b->ctx->home, b->alliance, bm->id);
+		         b->ctx->admin_home, b->alliance, bm->id);
 	}
 	if (setup_members(b) != 0)
 		return 1;
