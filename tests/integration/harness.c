@@ -928,8 +928,8 @@ struct harness *harness_new(const struct harness_opts *opts)
 	}
 	char count[16];
 	snprintf(count, sizeof count, "%d", h->opts.members);
-	harness_cli_ok(h, NULL, "member", "add", HARNESS_ALLIANCE, "--count", count, "--prefix", "m",
-	               NULL);
+	harness_cli_ok(h, NULL, "member", "add", HARNESS_ALLIANCE, "--count", count,
+	               "--sequential", "m", NULL);
 
 	snprintf(path, sizeof path, "%s/operator/receipt.pub", h->home);
 	if (pc_load_public_key(path, h->operator_pk, err, sizeof err) != 0)
