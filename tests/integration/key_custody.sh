@@ -164,6 +164,23 @@ grep -qx 'added 3 members (0 already enrolled)' "$work/out" || fail "member add 
 [ "$(sort -u "$work/members" | wc -l)" -eq 3 ] || fail "member ids repeat"
 member=$(head -n 1 "$work/members")
 
+# the simulator draws from these ids: from the list in any order, or from the
+# database, the same seed gives the same lines
+"${pc[@]}" simulate al --merchants kiosk,quick --members-file "$work/members" \
+	--events 50 --seed 7 >"$work/sim1" || fail "simulate --members-file failed"
+sort -r "$work/members" >"$work/members.rev"
+"${pc[@]}" simulate al --merchants kiosk,quick --members-file "$work/members.rev" \
+	--events 50 --seed 7 >"$work/sim2" || fail "simulate (reversed list) failed"
+"${pc[@]}" simulate al --merchants kiosk,quick --events 50 --seed 7 >"$work/sim3" \
+	|| fail "simulate from the database failed"
+cmp -s "$work/sim1" "$work/sim2" || fail "simulate: the list's order changed the lines"
+cmp -s "$work/sim1" "$work/sim3" || fail "simulate: the database's members gave other lines"
+grep -o '"member":"[^"]*"' "$work/sim1" | sort -u | sed 's/.*:"//; s/"$//' >"$work/sim.members"
+comm -23 "$work/sim.members" <(sort "$work/members") | grep -q . \
+	&& fail "simulate used ids that are not members"
+printf 'ok-id\nbad id\n' >"$work/badlist"
+refused ":2: 'bad id' is not a member id" simulate al --merchants kiosk --members-file "$work/badlist"
+
 # ---- the daemon; events signed with the merchant's own key
 start_daemon() {
 	port=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
