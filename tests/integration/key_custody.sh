@@ -146,6 +146,19 @@ openssl verify -CAfile "$admin/alliances/al/ca.crt" "$mine/client.crt" >/dev/nul
 (cd "$home" && find . -type f | sort) | diff -u "$work/home.want" - >&2 \
 	|| fail "the daemon's home changed after merchant add"
 
+# the same with plain openssl (docs/KEYS.md), no pointclear on the merchant's side
+oss=$work/oss
+(umask 077 && mkdir "$oss" &&
+	openssl genpkey -algorithm ed25519 -out "$oss/sign.key" &&
+	openssl pkey -in "$oss/sign.key" -pubout -out "$oss/sign.pub" &&
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$oss/client.key" &&
+	openssl req -new -key "$oss/client.key" -subj "/O=al/CN=oss" -out "$oss/client.csr") \
+	2>"$work/err" || fail "the openssl commands of docs/KEYS.md failed"
+"${pc[@]}" merchant add al oss --name "Open Source" --industry cafe --issue-price 10/1 \
+	--redeem-rate 8/1 --public-key "$oss/sign.pub" --csr "$oss/client.csr" --out "$oss" \
+	>"$work/out" 2>"$work/err" || fail "merchant add with openssl-made keys failed"
+[ -s "$oss/client.crt" ] || fail "no certificate for the openssl-made request"
+
 # ---- modes: every private key 0600, in a 0700 directory
 for k in "$home/operator/receipt.key" "$home/tls/server.key" "$admin/tls/ca.key" \
 	"$admin/alliances/al/ca.key" "$qdir/sign.key" "$qdir/client.key" \
@@ -205,6 +218,11 @@ printf '{"merchant":"kiosk","event_id":"own-1","kind":"earn","member":"%s","poin
 "${pc[@]}" submit --server "127.0.0.1:$port" --merchant-dir "$mine" al "$work/ev1" \
 	>"$work/out" 2>"$work/err" || fail "submit with the merchant's own keys failed"
 grep -q '^kiosk own-1 RECORDED APPROVED ' "$work/out" || fail "own-1 not recorded and approved"
+printf '{"merchant":"oss","event_id":"oss-1","kind":"earn","member":"%s","points":7}\n' \
+	"$member" >"$work/ev-oss"
+"${pc[@]}" submit --server "127.0.0.1:$port" --merchant-dir "$oss" al "$work/ev-oss" \
+	>"$work/out" 2>"$work/err" || fail "submit with openssl-made keys failed"
+grep -q '^oss oss-1 RECORDED APPROVED ' "$work/out" || fail "oss-1 not recorded and approved"
 signer=$(psql -X "$conninfo" -qAtc \
 	"SELECT key_id FROM ledger WHERE alliance_id = 'al' AND event_id = 'own-1'")
 [ "$signer" = "$kid" ] || fail "own-1 was recorded under key '$signer', not $kid"
