@@ -23,8 +23,9 @@ usage: pos_client.py --home HOME --alliance A --merchant M --member ID
        pos_client.py --check-vectors proto/testvectors/signing.json
 HOME holds the operator's public material `pointclear init` made
 (tls/ca.crt, operator/receipt.pub); DIR the merchant's sign.key, client.crt
-and client.key (default HOME-admin/alliances/A/merchants/M, where the quick
-path of `pointclear merchant add` puts them; see docs/KEYS.md).
+and client.key (default ADMIN/alliances/A/merchants/M, where the quick path of
+`pointclear merchant add` puts them, ADMIN being $POINTCLEAR_ADMIN_HOME or
+HOME-admin as for pointclear; see docs/KEYS.md).
 The second form runs the receipt checks on the protocol's test vectors.
 """
 import argparse
@@ -298,8 +299,9 @@ def main():
     if not (args.home and args.alliance and args.merchant and args.member):
         ap.error("--home, --alliance, --merchant and --member are required")
 
+    admin = os.environ.get("POINTCLEAR_ADMIN_HOME") or args.home.rstrip("/") + "-admin"
     mdir = args.merchant_dir or os.path.join(
-        args.home.rstrip("/") + "-admin", "alliances", args.alliance, "merchants", args.merchant)
+        admin, "alliances", args.alliance, "merchants", args.merchant)
     with open(os.path.join(mdir, "sign.key"), "rb") as f:
         signing_key = load_pem_private_key(f.read(), password=None)
     with open(os.path.join(args.home, "operator", "receipt.pub"), "rb") as f:
