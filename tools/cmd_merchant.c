@@ -176,11 +176,10 @@ static int add_files(struct pc_cli *ctx, const struct add_args *a, const char *d
 	if (a->csr) {
 		if (!(req = pki_read_csr(a->csr, err, errlen)))
 			goto out;
-		if (pki_check_csr(req, a->alliance, a->merchant, err, errlen) != 0) {
-			char why[400];
+		char why[300];
 
-			snprintf(why, sizeof why, "%s", err);
-			snprintf(err, errlen, "--csr %s refused: %s", a->csr, why);
+		if (pki_check_csr(req, a->alliance, a->merchant, why, sizeof why) != 0) {
+			snprintf(err, errlen, "--csr %.150s refused: %s", a->csr, why);
 			goto out;
 		}
 		cert_key = X509_REQ_get0_pubkey(req);

@@ -87,7 +87,7 @@ int home_outside_check(const char *home, const char *dir, char *err, size_t errl
 	}
 	if (a >= h && strncmp(dir, home, h) == 0 && (a == h || dir[h] == '/')) {
 		snprintf(err, errlen,
-		         "%s is the daemon's home %s or inside it: CA and merchant keys"
+		         "%.150s is the daemon's home %.150s or inside it: CA and merchant keys"
 		         " must live outside what pointcleard reads (see docs/KEYS.md)",
 		         dir, home);
 		return -1;

@@ -50,11 +50,11 @@ int mkey_sign_new(struct mkey_sign *k, char *err, size_t errlen)
 int mkey_sign_from_public(struct mkey_sign *k, const char *path, char *err, size_t errlen)
 {
 	uint8_t pk[PC_PK_SIZE];
-	char why[400];
+	char why[256];
 
 	k->key = NULL;
 	if (pc_load_public_key(path, pk, why, sizeof why) != 0) {
-		snprintf(err, errlen, "--public-key %s is not an Ed25519 public key (SPKI PEM): %s",
+		snprintf(err, errlen, "--public-key %.150s is not an Ed25519 public key (SPKI PEM): %s",
 		         path, why);
 		return -1;
 	}
@@ -112,7 +112,7 @@ static int keygen_tls(const char *alliance, const char *merchant, const char *di
 		return -1;
 	}
 	if (home_exists(key_path)) {
-		snprintf(err, errlen, "%s exists: a merchant's TLS key is made once", key_path);
+		snprintf(err, errlen, "%.400s exists: a merchant's TLS key is made once", key_path);
 		return -1;
 	}
 	if (!(key = pki_p256_new(err, errlen)) ||
