@@ -11,6 +11,7 @@
 #include <pointclear/merkle.h>
 #include <pointclear/sign.h>
 
+#include "keyfile.h"
 #include "log.h"
 
 static uint8_t operator_sk[PC_SK_SIZE];
@@ -21,6 +22,12 @@ int pc_receipt_load_key(const char *path)
 	FILE *f = fopen(path, "r");
 	if (!f) {
 		log_warn("operator key %s", path);
+		return -1;
+	}
+	char err[PC_KEYFILE_ERR_MAX];
+	if (pc_keyfile_check_fd(fileno(f), path, err, sizeof err) != 0) {
+		log_error("operator key: %s", err);
+		fclose(f);
 		return -1;
 	}
 	EVP_PKEY *pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);

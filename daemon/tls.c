@@ -7,6 +7,7 @@
 
 #include <pointclear/ids.h>
 
+#include "keyfile.h"
 #include "log.h"
 
 static void log_ssl_errors(const char *what)
@@ -22,6 +23,11 @@ static void log_ssl_errors(const char *what)
 SSL_CTX *pc_tls_server_ctx(const char *cert_file, const char *key_file,
                            const struct pc_keys *keys)
 {
+	char err[PC_KEYFILE_ERR_MAX];
+	if (pc_keyfile_check(key_file, err, sizeof err) != 0) {
+		log_error("tls key: %s", err);
+		return NULL;
+	}
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 	if (!ctx) {
 		log_ssl_errors("SSL_CTX_new");

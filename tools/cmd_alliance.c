@@ -15,7 +15,7 @@ static const char create_usage[] =
 	"usage: pointclear alliance create ALLIANCE --name NAME [--currency EUR]\n"
 	"        [--time-zone UTC] [--default-hold S] [--max-hold S]\n"
 	"        [--window-future S] [--window-past S]\n"
-	"  Creates the alliance CA under HOME/alliances/ALLIANCE, the alliances row and\n"
+	"  Creates the alliance CA under ADMIN_HOME/alliances/ALLIANCE, the alliances row and\n"
 	"  its ledger head. Defaults: hold 900 s (max 86400 s), window 300 s ahead and\n"
 	"  604800 s behind the clearing house clock.\n";
 
@@ -134,9 +134,12 @@ static int alliance_create(struct pc_cli *ctx, int argc, char **argv)
 		return cli_fail(ctx, "--default-hold %" PRId64 " exceeds --max-hold %" PRId64,
 		                o.default_hold, o.max_hold);
 
-	if (home_path(dir, sizeof dir, ctx->home, "alliances/%s", o.id) != 0 ||
-	    home_path(crt, sizeof crt, ctx->home, "alliances/%s/ca.crt", o.id) != 0 ||
-	    home_path(key, sizeof key, ctx->home, "alliances/%s/ca.key", o.id) != 0)
+	/* the CA key lives with the admin, out of the daemon's reach (docs/KEYS.md) */
+	if (home_outside_check(ctx->home, ctx->admin_home, err, sizeof err) != 0)
+		return cli_fail(ctx, "%s", err);
+	if (home_path(dir, sizeof dir, ctx->admin_home, "alliances/%s", o.id) != 0 ||
+	    home_path(crt, sizeof crt, ctx->admin_home, "alliances/%s/ca.crt", o.id) != 0 ||
+	    home_path(key, sizeof key, ctx->admin_home, "alliances/%s/ca.key", o.id) != 0)
 		return cli_fail(ctx, "home path too long");
 	if (db_open(&d, ctx->db) != 0)
 		return cli_fail(ctx, "%s", d.err);

@@ -1,4 +1,7 @@
-/* cmd_init.c - `pointclear init`: the operator's receipt key and TLS material. */
+/* cmd_init.c - `pointclear init`: the operator's receipt key and TLS material.
+ *
+ * What pointcleard opens goes to the daemon's home; the TLS CA's private key,
+ * which only this command ever uses, goes to the admin home (docs/KEYS.md). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,10 +17,11 @@
 
 static const char usage[] =
 	"usage: pointclear init [--server-name NAME]... [--server-ip IP]... [--force]\n"
-	"  Creates HOME/operator (receipt signing key) and HOME/tls (CA, daemon server\n"
-	"  certificate with SAN DNS:localhost, IP:127.0.0.1 and the names/IPs given),\n"
-	"  registers the operator public key in operator_keys, prints its key id.\n"
-	"  Existing files are replaced only with --force.\n";
+	"  Creates HOME/operator (receipt signing key) and HOME/tls (daemon server\n"
+	"  certificate with SAN DNS:localhost, IP:127.0.0.1 and the names/IPs given,\n"
+	"  key, and the CA certificate clients trust); the CA's private key goes to\n"
+	"  ADMIN_HOME/tls. Registers the operator public key in operator_keys, prints\n"
+	"  its key id. Existing files are replaced only with --force.\n";
 
 #define INIT_MAX_SANS 16
 
@@ -25,11 +29,15 @@ static const char sql_operator_key[] =
 	"INSERT INTO operator_keys (key_id, public_key) VALUES ($1, decode($2, 'hex'))"
 	" ON CONFLICT (key_id) DO NOTHING";
 
-enum { F_RECEIPT_KEY, F_RECEIPT_PUB, F_CA_CRT, F_CA_KEY, F_SERVER_CRT, F_SERVER_KEY, F_COUNT };
+enum {
+	F_RECEIPT_KEY, F_RECEIPT_PUB, F_CA_CRT, F_SERVER_CRT, F_SERVER_KEY,   /* daemon's home */
+	F_ADMIN_CA_CRT, F_ADMIN_CA_KEY,                                      /* admin home */
+	F_COUNT
+};
 
 static const char *const file_names[F_COUNT] = {
-	"operator/receipt.key", "operator/receipt.pub", "tls/ca.crt",
-	"tls/ca.key", "tls/server.crt", "tls/server.key",
+	"operator/receipt.key", "operator/receipt.pub", "tls/ca.crt", "tls/server.crt",
+	"tls/server.key", "tls/ca.crt", "tls/ca.key",
 };
 
 struct init_material {
@@ -92,7 +100,8 @@ static int write_material(const struct init_material *m, struct home_stage *st,
 	if (pki_write_private(tmp[F_RECEIPT_KEY], m->receipt, err, errlen) != 0 ||
 	    pki_write_public(tmp[F_RECEIPT_PUB], m->receipt, err, errlen) != 0 ||
 	    pki_write_cert(tmp[F_CA_CRT], m->ca, err, errlen) != 0 ||
-	    pki_write_private(tmp[F_CA_KEY], m->ca_key, err, errlen) != 0 ||
+	    pki_write_cert(tmp[F_ADMIN_CA_CRT], m->ca, err, errlen) != 0 ||
+	    pki_write_private(tmp[F_ADMIN_CA_KEY], m->ca_key, err, errlen) != 0 ||
 	    pki_write_cert(tmp[F_SERVER_CRT], m->server, err, errlen) != 0 ||
 	    pki_write_private(tmp[F_SERVER_KEY], m->server_key, err, errlen) != 0)
 		return -1;
@@ -146,8 +155,12 @@ int cmd_init(struct pc_cli *ctx, int argc, char **argv)
 	if (optind != argc)
 		return cli_usage(usage, 2);
 
+	if (home_outside_check(ctx->home, ctx->admin_home, err, sizeof err) != 0)
+		return cli_fail(ctx, "%s", err);
 	for (int i = 0; i < F_COUNT; i++) {
-		if (home_path(paths[i], sizeof paths[i], ctx->home, "%s", file_names[i]) != 0)
+		const char *root = i >= F_ADMIN_CA_CRT ? ctx->admin_home : ctx->home;
+
+		if (home_path(paths[i], sizeof paths[i], root, "%s", file_names[i]) != 0)
 			return cli_fail(ctx, "home path too long");
 		if (!force && home_exists(paths[i]))
 			return cli_fail(ctx, "%s exists; use --force to replace the operator material",
@@ -160,6 +173,8 @@ int cmd_init(struct pc_cli *ctx, int argc, char **argv)
 	if (home_path(dir, sizeof dir, ctx->home, "operator") != 0 ||
 	    home_mkdirs(dir, err, sizeof err) != 0 ||
 	    home_path(dir, sizeof dir, ctx->home, "tls") != 0 ||
+	    home_mkdirs(dir, err, sizeof err) != 0 ||
+	    home_path(dir, sizeof dir, ctx->admin_home, "tls") != 0 ||
 	    home_mkdirs(dir, err, sizeof err) != 0 || make_material(&m, &sans, err, sizeof err) != 0 ||
 	    write_material(&m, &st, paths, err, sizeof err) != 0) {
 		cli_fail(ctx, "%s", err);

@@ -143,9 +143,9 @@ int cmd_lookup(struct pc_cli *ctx, int argc, char **argv)
 	if (!pc_id_valid(l.event_id))
 		return cli_fail(ctx, "'%s' is not a valid event id", l.event_id);
 	if (home_path(l.ca, sizeof l.ca, ctx->home, "tls/ca.crt") != 0 ||
-	    home_path(l.crt, sizeof l.crt, ctx->home, "alliances/%s/merchants/%s/client.crt",
+	    home_path(l.crt, sizeof l.crt, ctx->admin_home, "alliances/%s/merchants/%s/client.crt",
 	              l.alliance, l.merchant) != 0 ||
-	    home_path(l.key, sizeof l.key, ctx->home, "alliances/%s/merchants/%s/client.key",
+	    home_path(l.key, sizeof l.key, ctx->admin_home, "alliances/%s/merchants/%s/client.key",
 	              l.alliance, l.merchant) != 0 ||
 	    home_path(path, sizeof path, ctx->home, "operator/receipt.pub") != 0)
 		return cli_fail(ctx, "home path too long");

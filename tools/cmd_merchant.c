@@ -1,4 +1,9 @@
-/* cmd_merchant.c - `pointclear merchant add|rotate-key|revoke-key|list`. */
+/* cmd_merchant.c - `pointclear merchant add|rotate-key|revoke-key|list` (and
+ * `keygen`, the merchant's side, in merchant_keys.c).
+ *
+ * A merchant's keys are either its own, registered from their public halves
+ * (--public-key, --csr), or made here on the quick path and written to the
+ * merchant's directory, never to the daemon's home (docs/KEYS.md). */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -13,6 +18,7 @@
 #include "commands.h"
 #include "db.h"
 #include "home.h"
+#include "merchant_keys.h"
 #include "pki.h"
 #include "pointclear/ids.h"
 #include "pointclear/sign.h"
@@ -20,12 +26,20 @@
 static const char add_usage[] =
 	"usage: pointclear merchant add ALLIANCE MERCHANT --name NAME --industry INDUSTRY\n"
 	"        [--issue-price MINOR/POINTS --redeem-rate MINOR/POINTS]\n"
+	"        [--public-key SIGN.PUB --csr CLIENT.CSR] [--out DIR]\n"
 	"  Adds the merchant with an Ed25519 signing key (valid from now) and a TLS client\n"
 	"  certificate from the alliance CA, and optionally its first contract terms.\n"
-	"  Prints the key id.\n";
+	"  With --public-key and --csr (from `merchant keygen` on the merchant's side) the\n"
+	"  merchant's own keys are registered: the request must be self-signed with\n"
+	"  subject O=ALLIANCE, CN=MERCHANT; only DIR/client.crt is written. Without them\n"
+	"  both key pairs are made here (the quick path) and DIR gets sign.key, sign.pub,\n"
+	"  client.key (mode 0600) and client.crt. DIR defaults to\n"
+	"  ADMIN_HOME/alliances/ALLIANCE/merchants/MERCHANT. Prints the key id.\n";
 static const char rotate_usage[] =
-	"usage: pointclear merchant rotate-key ALLIANCE MERCHANT\n"
-	"  New signing key valid from now; the current one is revoked now and its files\n"
+	"usage: pointclear merchant rotate-key ALLIANCE MERCHANT [--public-key SIGN.PUB | --out DIR]\n"
+	"  New signing key valid from now; the current one is revoked now. With\n"
+	"  --public-key the merchant's new key is registered and nothing written;\n"
+	"  otherwise a key pair is made in DIR (default as for `add`), the old files\n"
 	"  kept as sign.key.<keyid>, sign.pub.<keyid>. Prints the new key id.\n";
 static const char revoke_usage[] =
 	"usage: pointclear merchant revoke-key ALLIANCE MERCHANT KEY_ID [--at RFC3339]\n"
@@ -56,6 +70,8 @@ static const char sql_revoke_key[] =
 static const char sql_key_state[] =
 	"SELECT to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 	" FROM merchant_keys WHERE alliance_id = $1 AND merchant_id = $2 AND key_id = $3";
+static const char sql_key_taken[] =
+	"SELECT 1 FROM merchant_keys WHERE alliance_id = $1 AND key_id = $2";
 static const char sql_alliance_exists[] = "SELECT 1 FROM alliances WHERE alliance_id = $1";
 static const char sql_list_merchants[] =
 	"SELECT m.merchant_id, m.status, m.industry, m.name,"
@@ -76,41 +92,29 @@ static const char sql_list_keys[] =
 	"  coalesce(to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '-')"
 	" FROM merchant_keys WHERE alliance_id = $1 ORDER BY merchant_id COLLATE \"C\", valid_from, key_id";
 
-/* A fresh Ed25519 signing key with its raw public key in hex and its key id. */
-struct sign_key {
-	EVP_PKEY *key;
-	char key_id[PC_KEY_ID_LEN + 1];
-	char pk_hex[2 * PC_PK_SIZE + 1];
-};
-
-static int sign_key_new(struct sign_key *k, char *err, size_t errlen)
-{
-	uint8_t pk[PC_PK_SIZE];
-
-	k->key = pki_ed25519_new(err, errlen);
-	if (!k->key)
-		return -1;
-	if (pki_ed25519_public_raw(k->key, pk) != 0) {
-		snprintf(err, errlen, "new signing key is not Ed25519");
-		return -1;
-	}
-	pc_key_id(k->key_id, pk);
-	sodium_bin2hex(k->pk_hex, sizeof k->pk_hex, pk, sizeof pk);
-	return 0;
-}
-
-/* Checks ALLIANCE and MERCHANT as identifiers and builds the merchant's directory. */
+/* Checks ALLIANCE and MERCHANT as identifiers and picks the directory the
+ * merchant's files go to: --out, or the admin home's default for it. Never the
+ * daemon's home nor inside it. */
 static int merchant_dir(struct pc_cli *ctx, const char *alliance, const char *merchant,
-                        char dir[HOME_PATH_MAX])
+                        const char *out, char dir[HOME_PATH_MAX])
 {
+	char err[512];
+
 	if (!pc_id_valid(alliance))
 		return cli_fail(ctx, "'%s' is not a valid alliance id", alliance);
 	if (!pc_id_valid(merchant))
 		return cli_fail(ctx, "'%s' is not a valid merchant id (1-64 of A-Z a-z 0-9 . _ : -)",
 		                merchant);
-	if (home_path(dir, HOME_PATH_MAX, ctx->home, "alliances/%s/merchants/%s", alliance,
-	              merchant) != 0)
-		return cli_fail(ctx, "home path too long");
+	if (out) {
+		if (strlen(out) >= HOME_PATH_MAX)
+			return cli_fail(ctx, "--out path too long");
+		strcpy(dir, out);
+	} else if (home_merchant_dir(dir, HOME_PATH_MAX, ctx->admin_home, alliance, merchant) != 0) {
+		return cli_fail(ctx, "admin home path too long");
+	}
+	if (home_outside_check(ctx->home, dir, err, sizeof err) != 0 ||
+	    home_outside_check(ctx->home, ctx->admin_home, err, sizeof err) != 0)
+		return cli_fail(ctx, "%s", err);
 	return 0;
 }
 
@@ -127,53 +131,88 @@ static const char *stage_in(struct home_stage *st, const char *dir, const char *
 
 struct add_args {
 	const char *alliance, *merchant, *name, *industry;
+	const char *public_key, *csr;   /* the merchant's own keys, or both NULL */
 	int have_terms;
 	struct cli_terms terms;
 };
 
-/* The TLS client certificate: O=<alliance>, CN=<merchant>, from the alliance CA. */
+/* The alliance CA, from the admin home. 0, or -1 with err. */
+static int load_alliance_ca(struct pc_cli *ctx, const char *alliance, X509 **ca,
+                            EVP_PKEY **ca_key, char *err, size_t errlen)
+{
+	char crt[HOME_PATH_MAX], key[HOME_PATH_MAX];
+
+	if (home_path(crt, sizeof crt, ctx->admin_home, "alliances/%s/ca.crt", alliance) != 0 ||
+	    home_path(key, sizeof key, ctx->admin_home, "alliances/%s/ca.key", alliance) != 0) {
+		snprintf(err, errlen, "admin home path too long");
+		return -1;
+	}
+	if (!home_exists(crt)) {
+		snprintf(err, errlen, "no CA for alliance %s in %s (run `pointclear alliance create`)",
+		         alliance, ctx->admin_home);
+		return -1;
+	}
+	if (!(*ca = pki_read_cert(crt, err, errlen)) ||
+	    !(*ca_key = pki_read_private(key, err, errlen)))
+		return -1;
+	return 0;
+}
+
+/* The TLS client certificate: O=<alliance>, CN=<merchant>, from the alliance CA,
+ * for the key of the merchant's request or one made here; with the quick path's
+ * private halves, staged in dir. */
 static int add_files(struct pc_cli *ctx, const struct add_args *a, const char *dir,
-                     const struct sign_key *sk, struct home_stage *st, char *err,
+                     const struct mkey_sign *sk, struct home_stage *st, char *err,
                      size_t errlen)
 {
-	char ca_crt[HOME_PATH_MAX], ca_key_path[HOME_PATH_MAX];
+	EVP_PKEY *ca_key = NULL, *tls_key = NULL, *cert_key;
 	const char *t_key, *t_pub, *t_crt, *t_tls;
-	EVP_PKEY *ca_key = NULL, *tls_key = NULL;
+	X509_REQ *req = NULL;
 	X509 *ca = NULL, *cert = NULL;
 	int rc = -1;
 
-	if (home_path(ca_crt, sizeof ca_crt, ctx->home, "alliances/%s/ca.crt", a->alliance) != 0 ||
-	    home_path(ca_key_path, sizeof ca_key_path, ctx->home, "alliances/%s/ca.key",
-	              a->alliance) != 0) {
-		snprintf(err, errlen, "home path too long");
-		return -1;
+	if (load_alliance_ca(ctx, a->alliance, &ca, &ca_key, err, errlen) != 0)
+		goto out;
+	if (a->csr) {
+		if (!(req = pki_read_csr(a->csr, err, errlen)))
+			goto out;
+		char why[300];
+
+		if (pki_check_csr(req, a->alliance, a->merchant, why, sizeof why) != 0) {
+			snprintf(err, errlen, "--csr %.150s refused: %s", a->csr, why);
+			goto out;
+		}
+		cert_key = X509_REQ_get0_pubkey(req);
+	} else {
+		if (!(tls_key = pki_p256_new(err, errlen)))
+			goto out;
+		cert_key = tls_key;
 	}
-	if (!home_exists(ca_crt)) {
-		snprintf(err, errlen, "no CA for alliance %s in %s (run `pointclear alliance create`)",
-		         a->alliance, ctx->home);
-		return -1;
-	}
-	if (!(ca = pki_read_cert(ca_crt, err, errlen)) ||
-	    !(ca_key = pki_read_private(ca_key_path, err, errlen)) ||
-	    !(tls_key = pki_p256_new(err, errlen)) ||
-	    !(cert = pki_make_leaf(ca, ca_key, tls_key, a->alliance, a->merchant, PKI_LEAF_CLIENT,
-	                           NULL, err, errlen)))
+	if (!(cert = pki_make_leaf(ca, ca_key, cert_key, a->alliance, a->merchant,
+	                           PKI_LEAF_CLIENT, NULL, err, errlen)))
 		goto out;
 	if (home_mkdirs(dir, err, errlen) != 0)
 		goto out;
-	if (!(t_key = stage_in(st, dir, "sign.key")) || !(t_pub = stage_in(st, dir, "sign.pub")) ||
-	    !(t_crt = stage_in(st, dir, "client.crt")) ||
-	    !(t_tls = stage_in(st, dir, "client.key"))) {
-		snprintf(err, errlen, "home path too long");
+	if (!(t_crt = stage_in(st, dir, "client.crt"))) {
+		snprintf(err, errlen, "path too long");
 		goto out;
 	}
-	if (pki_write_private(t_key, sk->key, err, errlen) != 0 ||
-	    pki_write_public(t_pub, sk->key, err, errlen) != 0 ||
-	    pki_write_cert(t_crt, cert, err, errlen) != 0 ||
-	    pki_write_private(t_tls, tls_key, err, errlen) != 0)
+	if (pki_write_cert(t_crt, cert, err, errlen) != 0)
 		goto out;
+	if (!a->csr) {
+		if (!(t_key = stage_in(st, dir, "sign.key")) || !(t_pub = stage_in(st, dir, "sign.pub")) ||
+		    !(t_tls = stage_in(st, dir, "client.key"))) {
+			snprintf(err, errlen, "path too long");
+			goto out;
+		}
+		if (pki_write_private(t_key, sk->key, err, errlen) != 0 ||
+		    pki_write_public(t_pub, sk->key, err, errlen) != 0 ||
+		    pki_write_private(t_tls, tls_key, err, errlen) != 0)
+			goto out;
+	}
 	rc = 0;
 out:
+	X509_REQ_free(req);
 	X509_free(cert);
 	X509_free(ca);
 	EVP_PKEY_free(tls_key);
@@ -181,19 +220,48 @@ out:
 	return rc;
 }
 
-static int add_rows(struct db *d, const struct add_args *a, const struct sign_key *sk)
+/* Whether the key is registered already, in this alliance, for anyone: a merchant
+ * must not be able to claim another's key. 1, 0, or -1 (d->err). */
+static int key_taken(struct db *d, const char *alliance, const char *key_id)
+{
+	const char *params[2] = {alliance, key_id};
+	PGresult *res = db_query(d, sql_key_taken, 2, params);
+	int n;
+
+	if (!res)
+		return -1;
+	n = PQntuples(res);
+	PQclear(res);
+	return n > 0;
+}
+
+static int add_rows(struct pc_cli *ctx, struct db *d, const struct add_args *a,
+                    const struct mkey_sign *sk)
 {
 	const char *mparams[4] = {a->alliance, a->merchant, a->name, a->industry};
 	const char *kparams[4] = {a->alliance, sk->key_id, a->merchant, sk->pk_hex};
+	int taken;
 
 	if (db_begin(d) != 0 || db_exec(d, sql_insert_merchant, 4, mparams) != 0 ||
-	    db_exec(d, sql_insert_key, 4, kparams) != 0 ||
-	    (a->have_terms && terms_insert(d, a->alliance, a->merchant, &a->terms, NULL) != 0) ||
-	    db_exec(d, sql_notify, 0, NULL) != 0 || db_commit(d) != 0) {
+	    (taken = key_taken(d, a->alliance, sk->key_id)) < 0)
+		goto fail;
+	if (taken) {
 		db_rollback(d);
-		return -1;
+		return cli_fail(ctx, "signing key %s is already registered in %s", sk->key_id,
+		                a->alliance);
 	}
+	if (db_exec(d, sql_insert_key, 4, kparams) != 0 ||
+	    (a->have_terms && terms_insert(d, a->alliance, a->merchant, &a->terms, NULL) != 0) ||
+	    db_exec(d, sql_notify, 0, NULL) != 0 || db_commit(d) != 0)
+		goto fail;
 	return 0;
+fail:
+	db_rollback(d);
+	if (db_failed_with(d, "23505"))
+		return cli_fail(ctx, "merchant %s/%s already exists", a->alliance, a->merchant);
+	if (db_failed_with(d, "23503"))
+		return cli_fail(ctx, "no alliance %s", a->alliance);
+	return cli_fail(ctx, "%s", d->err);
 }
 
 static int merchant_add(struct pc_cli *ctx, int argc, char **argv)
@@ -203,12 +271,16 @@ static int merchant_add(struct pc_cli *ctx, int argc, char **argv)
 		{"industry", required_argument, NULL, 'I'},
 		{"issue-price", required_argument, NULL, 'i'},
 		{"redeem-rate", required_argument, NULL, 'r'},
+		{"public-key", required_argument, NULL, 'p'},
+		{"csr", required_argument, NULL, 'c'},
+		{"out", required_argument, NULL, 'o'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct add_args a = {0};
-	struct sign_key sk = {0};
+	struct mkey_sign sk = {0};
 	char dir[HOME_PATH_MAX], err[512];
+	const char *out_dir = NULL;
 	struct home_stage st;
 	struct db d = {0};
 	int c, have_issue = 0, have_redeem = 0, new_dir, rc = 1;
@@ -232,6 +304,15 @@ static int merchant_add(struct pc_cli *ctx, int argc, char **argv)
 				return cli_fail(ctx, "--redeem-rate '%s' is not MINOR/POINTS", optarg);
 			have_redeem = 1;
 			break;
+		case 'p':
+			a.public_key = optarg;
+			break;
+		case 'c':
+			a.csr = optarg;
+			break;
+		case 'o':
+			out_dir = optarg;
+			break;
 		case 'h':
 			return cli_usage(add_usage, 0);
 		default:
@@ -242,30 +323,30 @@ static int merchant_add(struct pc_cli *ctx, int argc, char **argv)
 		return cli_usage(add_usage, 2);
 	if (have_issue != have_redeem)
 		return cli_fail(ctx, "terms need both --issue-price and --redeem-rate");
+	/* half the merchant's keys and half the operator's would bind nobody clearly */
+	if (!a.public_key != !a.csr)
+		return cli_fail(ctx, "--public-key and --csr go together (the merchant's own keys)");
 	a.have_terms = have_issue;
 	a.alliance = argv[optind];
 	a.merchant = argv[optind + 1];
-	if (merchant_dir(ctx, a.alliance, a.merchant, dir) != 0)
+	if (merchant_dir(ctx, a.alliance, a.merchant, out_dir, dir) != 0)
 		return 1;
-	if (db_open(&d, ctx->db) != 0)
-		return cli_fail(ctx, "%s", d.err);
+	if (a.public_key ? mkey_sign_from_public(&sk, a.public_key, err, sizeof err) != 0
+	                 : mkey_sign_new(&sk, err, sizeof err) != 0)
+		return cli_fail(ctx, "%s", err);
+	if (db_open(&d, ctx->db) != 0) {
+		cli_fail(ctx, "%s", d.err);
+		goto out_key;
+	}
 
 	home_stage_init(&st);
 	new_dir = !home_exists(dir);
-	if (sign_key_new(&sk, err, sizeof err) != 0 ||
-	    add_files(ctx, &a, dir, &sk, &st, err, sizeof err) != 0) {
+	if (add_files(ctx, &a, dir, &sk, &st, err, sizeof err) != 0) {
 		cli_fail(ctx, "%s", err);
 		goto out;
 	}
-	if (add_rows(&d, &a, &sk) != 0) {
-		if (db_failed_with(&d, "23505"))
-			cli_fail(ctx, "merchant %s/%s already exists", a.alliance, a.merchant);
-		else if (db_failed_with(&d, "23503"))
-			cli_fail(ctx, "no alliance %s", a.alliance);
-		else
-			cli_fail(ctx, "%s", d.err);
+	if (add_rows(ctx, &d, &a, &sk) != 0)
 		goto out;
-	}
 	/* the database has the merchant now: its files replace any stale ones */
 	if (home_stage_commit(&st, err, sizeof err) != 0) {
 		cli_fail(ctx, "%s", err);
@@ -277,38 +358,19 @@ out:
 	home_stage_abort(&st);
 	if (rc != 0 && new_dir)
 		rmdir(dir);   /* only if it stayed empty */
-	EVP_PKEY_free(sk.key);
 	db_close(&d);
+out_key:
+	mkey_sign_free(&sk);
 	return rc;
 }
 
-/* Keeps the outgoing key's files as sign.key.<id>, sign.pub.<id>. */
-static int keep_old_files(const char *dir, const char *old_id, char *err, size_t errlen)
-{
-	static const char *const names[] = {"sign.key", "sign.pub"};
-
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-		char from[HOME_PATH_MAX], to[HOME_PATH_MAX];
-
-		if ((size_t)snprintf(from, sizeof from, "%s/%s", dir, names[i]) >= sizeof from ||
-		    (size_t)snprintf(to, sizeof to, "%s/%s.%s", dir, names[i], old_id) >= sizeof to) {
-			snprintf(err, errlen, "home path too long");
-			return -1;
-		}
-		if (rename(from, to) != 0 && errno != ENOENT) {
-			snprintf(err, errlen, "cannot rename %.200s: %s", from, strerror(errno));
-			return -1;
-		}
-	}
-	return 0;
-}
-
 static int rotate_rows(struct pc_cli *ctx, struct db *d, const char *alliance,
-                       const char *merchant, const struct sign_key *sk)
+                       const char *merchant, const struct mkey_sign *sk)
 {
 	const char *params[4] = {alliance, sk->key_id, merchant, sk->pk_hex};
 	const char *mparams[2] = {alliance, merchant};
 	PGresult *res;
+	int taken;
 
 	if (db_begin(d) != 0 || !(res = db_query(d, sql_lock_merchant, 2, mparams)))
 		goto fail;
@@ -318,6 +380,13 @@ static int rotate_rows(struct pc_cli *ctx, struct db *d, const char *alliance,
 		return cli_fail(ctx, "no merchant %s/%s", alliance, merchant);
 	}
 	PQclear(res);
+	if ((taken = key_taken(d, alliance, sk->key_id)) < 0)
+		goto fail;
+	if (taken) {
+		db_rollback(d);
+		return cli_fail(ctx, "signing key %s is already registered in %s", sk->key_id,
+		                alliance);
+	}
 	/* stdout carries only the new key id, for scripts to capture */
 	if (db_exec(d, sql_revoke_current, 2, mparams) != 0 ||
 	    db_exec(d, sql_insert_key, 4, params) != 0 || db_exec(d, sql_notify, 0, NULL) != 0 ||
@@ -329,59 +398,86 @@ fail:
 	return cli_fail(ctx, "%s", d->err);
 }
 
-static int merchant_rotate_key(struct pc_cli *ctx, int argc, char **argv)
+/* The quick path's new key pair, staged in dir; the old files' names come from
+ * their own key id, whatever the database says. */
+static int rotate_files(struct pc_cli *ctx, const char *dir, const struct mkey_sign *sk,
+                        struct home_stage *st, char old_id[PC_KEY_ID_LEN + 1])
 {
-	static const struct option opts[] = {
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	char dir[HOME_PATH_MAX], cur[HOME_PATH_MAX], err[512], old_id[PC_KEY_ID_LEN + 1] = "";
+	char cur[HOME_PATH_MAX], err[512];
 	uint8_t old_sk[PC_SK_SIZE];
 	const char *t_key, *t_pub;
-	struct sign_key sk = {0};
-	struct home_stage st;
-	struct db d = {0};
-	int c, new_dir, rc = 1;
 
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		if (c == 'h')
-			return cli_usage(rotate_usage, 0);
-		return cli_bad_option(ctx, c, argv, rotate_usage);
-	}
-	if (argc - optind != 2)
-		return cli_usage(rotate_usage, 2);
-	if (merchant_dir(ctx, argv[optind], argv[optind + 1], dir) != 0)
-		return 1;
-	/* the file's own key id names the kept copy, whatever the database says */
 	if ((size_t)snprintf(cur, sizeof cur, "%s/sign.key", dir) >= sizeof cur)
-		return cli_fail(ctx, "home path too long");
+		return cli_fail(ctx, "path too long");
 	if (home_exists(cur)) {
 		if (pc_load_signing_key(cur, old_sk, old_id, err, sizeof err) != 0)
 			return cli_fail(ctx, "%s", err);
 		sodium_memzero(old_sk, sizeof old_sk);
 	}
-	if (db_open(&d, ctx->db) != 0)
-		return cli_fail(ctx, "%s", d.err);
+	if (home_mkdirs(dir, err, sizeof err) != 0)
+		return cli_fail(ctx, "%s", err);
+	if (!(t_key = stage_in(st, dir, "sign.key")) || !(t_pub = stage_in(st, dir, "sign.pub")))
+		return cli_fail(ctx, "path too long");
+	if (pki_write_private(t_key, sk->key, err, sizeof err) != 0 ||
+	    pki_write_public(t_pub, sk->key, err, sizeof err) != 0)
+		return cli_fail(ctx, "%s", err);
+	return 0;
+}
+
+static int merchant_rotate_key(struct pc_cli *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"public-key", required_argument, NULL, 'p'},
+		{"out", required_argument, NULL, 'o'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	char dir[HOME_PATH_MAX], err[512], old_id[PC_KEY_ID_LEN + 1] = "";
+	const char *public_key = NULL, *out_dir = NULL;
+	struct mkey_sign sk = {0};
+	struct home_stage st;
+	struct db d = {0};
+	int c, new_dir = 0, rc = 1;
+
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			public_key = optarg;
+			break;
+		case 'o':
+			out_dir = optarg;
+			break;
+		case 'h':
+			return cli_usage(rotate_usage, 0);
+		default:
+			return cli_bad_option(ctx, c, argv, rotate_usage);
+		}
+	}
+	if (argc - optind != 2)
+		return cli_usage(rotate_usage, 2);
+	if (public_key && out_dir)
+		return cli_fail(ctx, "--out names where a key made here goes; with --public-key"
+		                " nothing is written");
+	if (merchant_dir(ctx, argv[optind], argv[optind + 1], out_dir, dir) != 0)
+		return 1;
+	if (public_key ? mkey_sign_from_public(&sk, public_key, err, sizeof err) != 0
+	               : mkey_sign_new(&sk, err, sizeof err) != 0)
+		return cli_fail(ctx, "%s", err);
 
 	home_stage_init(&st);
-	new_dir = !home_exists(dir);
-	if (home_mkdirs(dir, err, sizeof err) != 0 || sign_key_new(&sk, err, sizeof err) != 0) {
-		cli_fail(ctx, "%s", err);
+	if (db_open(&d, ctx->db) != 0) {
+		cli_fail(ctx, "%s", d.err);
 		goto out;
 	}
-	if (!(t_key = stage_in(&st, dir, "sign.key")) || !(t_pub = stage_in(&st, dir, "sign.pub"))) {
-		cli_fail(ctx, "home path too long");
-		goto out;
-	}
-	if (pki_write_private(t_key, sk.key, err, sizeof err) != 0 ||
-	    pki_write_public(t_pub, sk.key, err, sizeof err) != 0) {
-		cli_fail(ctx, "%s", err);
-		goto out;
+	if (!public_key) {
+		new_dir = !home_exists(dir);
+		if (rotate_files(ctx, dir, &sk, &st, old_id) != 0)
+			goto out;
 	}
 	if (rotate_rows(ctx, &d, argv[optind], argv[optind + 1], &sk) != 0)
 		goto out;
-	if ((*old_id && keep_old_files(dir, old_id, err, sizeof err) != 0) ||
+	if ((*old_id && mkey_keep_old(dir, old_id, err, sizeof err) != 0) ||
 	    home_stage_commit(&st, err, sizeof err) != 0) {
 		cli_fail(ctx, "new key %s is registered but its files are not in place: %s",
 		         sk.key_id, err);
@@ -393,7 +489,7 @@ out:
 	home_stage_abort(&st);
 	if (rc != 0 && new_dir)
 		rmdir(dir);   /* only if it stayed empty */
-	EVP_PKEY_free(sk.key);
+	mkey_sign_free(&sk);
 	db_close(&d);
 	return rc;
 }
@@ -547,6 +643,7 @@ int cmd_merchant(struct pc_cli *ctx, int argc, char **argv)
 {
 	static const struct cli_verb verbs[] = {
 		{"add", merchant_add, "add a merchant with its signing key and TLS certificate"},
+		{"keygen", mkey_keygen, "(merchant's side) make its keys and a certificate request"},
 		{"rotate-key", merchant_rotate_key, "new signing key, the current one revoked"},
 		{"revoke-key", merchant_revoke_key, "revoke a signing key now or at a time"},
 		{"list", merchant_list, "list an alliance's merchants and their keys"},

@@ -6,10 +6,11 @@
  * reversals (of earns too, so a balance can go below zero), referrals and
  * purchases, some presenting the referral code a touch handed out.
  *
- * It needs neither the database nor the daemon: it keeps its own estimate of each
+ * It needs no daemon, and the database only for the alliance's member ids (or
+ * none, given a list of them: sim_members.c): it keeps its own estimate of each
  * member's spendable points to decide what to ask for, and the daemon decides
- * what actually happens. The same arguments and seed always give the same lines:
- * the generator is a splitmix64 of our own, never rand(). */
+ * what actually happens. The same arguments, member ids and seed always give the
+ * same lines: the generator is a splitmix64 of our own, never rand(). */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -19,15 +20,19 @@
 #include <string.h>
 
 #include "commands.h"
+#include "sim_members.h"
 
 static const char simulate_usage[] =
-	"usage: pointclear simulate ALLIANCE --merchants M1,M2,... --members N\n"
-	"           [--member-prefix P] [--events N] [--seed S] [--currency CUR]\n"
+	"usage: pointclear simulate ALLIANCE --merchants M1,M2,... [--members-file FILE]\n"
+	"           [--members N] [--events N] [--seed S] [--currency CUR]\n"
 	"\n"
 	"Writes N events (default 1000) as JSON lines for `pointclear submit` to stdout:\n"
 	"earns, redemptions (some declined), holds captured or voided, reversals,\n"
-	"referrals and purchases, among members P000001..PN (default prefix m) at the\n"
-	"given merchants. The same seed (default 1) gives the same lines.\n"
+	"referrals and purchases, at the given merchants, among the alliance's members\n"
+	"(read from the database) or those listed in FILE (one id per line, as\n"
+	"`member add --count N --out FILE` writes). The same member ids and seed\n"
+	"(default 1) give the same lines.\n"
+	"  --members N      only the first N ids (in byte order)\n"
 	"  --currency CUR   currency of purchases (default EUR, the alliance's)\n";
 
 #define SIM_MAX_MERCHANTS 64
@@ -91,7 +96,7 @@ struct sim_hold {
 
 struct sim {
 	struct sim_rng rng;
-	const char *prefix;
+	struct sim_members members;
 	const char *currency;
 	int nmembers;
 	int nmerchants;
@@ -175,7 +180,8 @@ static void sim_begin(struct sim *s, int merchant, const char *id, const char *k
 
 static void sim_member_field(struct sim *s, const char *key, int member)
 {
-	fprintf(s->out, ",\"%s\":\"%s%06d\"", key, s->prefix, member + 1);
+	fprintf(s->out, ",\"%s\":", key);
+	sim_json_str(s->out, s->members.ids[member]);
 }
 
 static void sim_end(struct sim *s)
@@ -417,16 +423,17 @@ int cmd_simulate(struct pc_cli *ctx, int argc, char **argv)
 	static const struct option opts[] = {
 		{"merchants", required_argument, NULL, 'M'},
 		{"members", required_argument, NULL, 'n'},
-		{"member-prefix", required_argument, NULL, 'p'},
+		{"members-file", required_argument, NULL, 'f'},
 		{"events", required_argument, NULL, 'e'},
 		{"seed", required_argument, NULL, 's'},
 		{"currency", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct sim s = {.prefix = "m", .currency = "EUR", .events = 1000, .seed = 1,
-	                .out = stdout};
+	struct sim s = {.currency = "EUR", .events = 1000, .seed = 1, .out = stdout};
+	const char *members_file = NULL;
 	char *merchants = NULL;
+	int max_members = 0;
 	int64_t v;
 	int c, rc = 0;
 
@@ -439,10 +446,10 @@ int cmd_simulate(struct pc_cli *ctx, int argc, char **argv)
 		case 'n':
 			if (cli_parse_i64(optarg, 1, 9999999, &v) != 0)
 				return cli_fail(ctx, "--members: a number from 1 to 9999999");
-			s.nmembers = (int)v;
+			max_members = (int)v;
 			break;
-		case 'p':
-			s.prefix = optarg;
+		case 'f':
+			members_file = optarg;
 			break;
 		case 'e':
 			if (cli_parse_i64(optarg, 0, 100000000, &v) != 0)
@@ -463,20 +470,21 @@ int cmd_simulate(struct pc_cli *ctx, int argc, char **argv)
 			return cli_bad_option(ctx, c, argv, simulate_usage);
 		}
 	}
-	if (optind != argc - 1 || !merchants || s.nmembers == 0)
+	if (optind != argc - 1 || !merchants)
 		return cli_usage(simulate_usage, 2);
-	/* the alliance is implied by `pointclear submit ALLIANCE`; it only seeds the mix */
+	/* the alliance is implied by `pointclear submit ALLIANCE`; it seeds the mix
+	 * and names whose members to read */
 	const char *alliance = argv[optind];
-	if (strlen(s.prefix) + 6 > 64)
-		return cli_fail(ctx, "--member-prefix is too long");
 
 	char *list = strdup(merchants);
 	if (!list)
 		return cli_fail(ctx, "out of memory");
-	if ((rc = sim_parse_merchants(&s, ctx, list)) != 0) {
+	if ((rc = sim_parse_merchants(&s, ctx, list)) != 0 ||
+	    (rc = sim_members_load(ctx, alliance, members_file, max_members, &s.members)) != 0) {
 		free(list);
 		return rc;
 	}
+	s.nmembers = s.members.n;
 	s.spendable = calloc((size_t)s.nmembers, sizeof *s.spendable);
 	s.last_referrer = calloc((size_t)s.nmembers, sizeof *s.last_referrer);
 	if (!s.spendable || !s.last_referrer) {
@@ -492,6 +500,7 @@ int cmd_simulate(struct pc_cli *ctx, int argc, char **argv)
 	if (fflush(s.out) != 0 || ferror(s.out))
 		rc = cli_fail(ctx, "writing the events failed");
 out:
+	sim_members_free(&s.members);
 	free(s.spendable);
 	free(s.last_referrer);
 	free(s.rev);

@@ -28,11 +28,13 @@
 #include "pointclear/sign.h"
 
 static const char usage[] =
-	"usage: pointclear submit [--server HOST:PORT] ALLIANCE FILE\n"
+	"usage: pointclear submit [--server HOST:PORT] [--merchant-dir DIR] ALLIANCE FILE\n"
 	"  Reads JSON lines from FILE (- for stdin), signs each event with its merchant's\n"
 	"  current key, sends them over mTLS (one connection per merchant, pipelined),\n"
 	"  verifies every receipt with HOME/operator/receipt.pub and prints one line per\n"
-	"  event:\n"
+	"  event. A merchant's sign.key, client.crt and client.key are read from\n"
+	"  --merchant-dir (then FILE holds that one merchant's events) or else from\n"
+	"  ADMIN_HOME/alliances/ALLIANCE/merchants/<merchant>. The lines:\n"
 	"    <merchant> <event_id> <disposition> <status|-> <code> seq=<n|-> balance=<n|->\n"
 	"    available=<n|-> <message>\n"
 	"  Exit 0 when every event got an answer, 1 otherwise (or a receipt is invalid).\n"
@@ -73,6 +75,7 @@ struct sub_merchant {
 struct submit {
 	struct pc_cli *ctx;
 	const char *alliance;
+	const char *merchant_dir;    /* --merchant-dir, or NULL */
 	struct pc_client_opts opts;
 	char ca[HOME_PATH_MAX];
 	uint8_t operator_pk[PC_PK_SIZE];
@@ -116,6 +119,24 @@ static int merchant_find(struct submit *s, const char *id)
 	return -1;
 }
 
+/* "<the merchant's directory>/<name>" into path. 0, or -1 when it does not fit. */
+static int merchant_file(const struct submit *s, const char *id, const char *name,
+                         char path[HOME_PATH_MAX])
+{
+	char dir[HOME_PATH_MAX];
+	int n;
+
+	if (s->merchant_dir) {
+		if (strlen(s->merchant_dir) >= sizeof dir)
+			return -1;
+		strcpy(dir, s->merchant_dir);
+	} else if (home_merchant_dir(dir, sizeof dir, s->ctx->admin_home, s->alliance, id) != 0) {
+		return -1;
+	}
+	n = snprintf(path, HOME_PATH_MAX, "%s/%s", dir, name);
+	return n < 0 || n >= HOME_PATH_MAX ? -1 : 0;
+}
+
 /* A new merchant group, with its current signing key. Its index, or -1 with the
  * reason in err; a merchant whose key did not load is kept, marked key_failed,
  * so that its other lines do not repeat the same complaint. */
@@ -136,9 +157,14 @@ static int merchant_add(struct submit *s, const char *id, char *err, size_t errl
 	s->merchants = grown;
 	m = &s->merchants[s->nmerchants];
 	memset(m, 0, sizeof *m);
-	if (home_path(path, sizeof path, s->ctx->home, "alliances/%s/merchants/%s/sign.key",
-	              s->alliance, id) != 0) {
-		snprintf(err, errlen, "home path too long");
+	/* one directory holds one merchant's keys: a second merchant is an error */
+	if (s->merchant_dir && s->nmerchants > 0) {
+		snprintf(err, errlen, "--merchant-dir %s holds the keys of %s, not of %s",
+		         s->merchant_dir, s->merchants[0].id, id);
+		return -1;
+	}
+	if (merchant_file(s, id, "sign.key", path) != 0) {
+		snprintf(err, errlen, "path too long");
 		return -1;
 	}
 	if (!(m->id = strdup(id))) {
@@ -496,11 +522,9 @@ static void run_merchant(struct submit *s, struct sub_merchant *m)
 	char crt[HOME_PATH_MAX], key[HOME_PATH_MAX];
 	struct pc_client *c = NULL;
 
-	if (home_path(crt, sizeof crt, s->ctx->home, "alliances/%s/merchants/%s/client.crt",
-	              s->alliance, m->id) != 0 ||
-	    home_path(key, sizeof key, s->ctx->home, "alliances/%s/merchants/%s/client.key",
-	              s->alliance, m->id) != 0) {
-		snprintf(m->last_error, sizeof m->last_error, "home path too long");
+	if (merchant_file(s, m->id, "client.crt", crt) != 0 ||
+	    merchant_file(s, m->id, "client.key", key) != 0) {
+		snprintf(m->last_error, sizeof m->last_error, "path too long");
 		return;
 	}
 	o.cert_file = crt;
@@ -559,6 +583,7 @@ int cmd_submit(struct pc_cli *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"server", required_argument, NULL, 's'},
+		{"merchant-dir", required_argument, NULL, 'm'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -572,6 +597,9 @@ int cmd_submit(struct pc_cli *ctx, int argc, char **argv)
 		case 's':
 			if (pc_client_parse_server(optarg, host, sizeof host, &port) != 0)
 				return cli_fail(ctx, "--server '%s' is not HOST:PORT", optarg);
+			break;
+		case 'm':
+			s.merchant_dir = optarg;
 			break;
 		case 'h':
 			return cli_usage(usage, 0);

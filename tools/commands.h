@@ -10,7 +10,8 @@
 
 struct pc_cli {
 	const char *db;     /* libpq conninfo (--db, POINTCLEAR_DB) */
-	const char *home;   /* keys and certificates (--home, POINTCLEAR_HOME) */
+	const char *home;   /* the daemon's keys and certificates (--home, POINTCLEAR_HOME) */
+	const char *admin_home;  /* CA keys, merchants' files (--admin-home, POINTCLEAR_ADMIN_HOME) */
 	const char *cmd;    /* "merchant add": names the subcommand in error messages */
 };
 

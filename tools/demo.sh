@@ -105,8 +105,9 @@ say "starting a throwaway PostgreSQL in $work/pg"
 base=$(bash "$root/tests/integration/pg.sh" start "$work/pg")
 psql "$base dbname=postgres" -qAt -c "CREATE DATABASE pointclear" >/dev/null
 db="$base dbname=pointclear"
-home="$work/home"
-pc() { "$pc_bin" --db "$db" --home "$home" "$@"; }
+home="$work/home"     # the daemon's: its own keys only (docs/KEYS.md)
+admin="$work/admin"   # the CA keys, and the merchants' keys made for the demo
+pc() { "$pc_bin" --db "$db" --home "$home" --admin-home "$admin" "$@"; }
 
 # The CLI is the schema's owner (the throwaway cluster's superuser here); the
 # daemon connects as a role of its own that can only read keys and record.
@@ -125,7 +126,8 @@ pc merchant add "$alliance" bookshop --name "Paper Tiger Books" --industry books
 	--issue-price 10/1 --redeem-rate 8/1 >/dev/null
 pc merchant add "$alliance" airline --name "Blue Sky Air" --industry airline \
 	--issue-price 15/1 --redeem-rate 11/1 >/dev/null
-pc member add "$alliance" --count "$members" --prefix m
+# random pseudonymous ids, listed for the simulator
+pc member add "$alliance" --count "$members" --out "$work/members.txt"
 
 # ---------------------------------------------------------------- daemon
 port=""
@@ -159,7 +161,7 @@ grep "listening on" "$work/pointcleard.log"
 # ---------------------------------------------------------------- events
 say "simulating $events events (seed $seed) and submitting them over mTLS"
 merchant_list=$(IFS=,; echo "${merchants[*]}")
-pc simulate "$alliance" --merchants "$merchant_list" --members "$members" \
+pc simulate "$alliance" --merchants "$merchant_list" --members-file "$work/members.txt" \
 	--events "$events" --seed "$seed" >"$work/events.jsonl"
 start=$(date +%s.%N)
 set +e

@@ -1,4 +1,4 @@
-/* home.c - paths in the pointclear home directory and staged file creation. */
+/* home.c - paths in the pointclear home directories and staged file creation. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -54,6 +54,51 @@ int home_mkdirs(const char *dir, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+/* Length of p without its trailing slashes (but "/" stays "/"). */
+static size_t home_trimmed_len(const char *p)
+{
+	size_t n = strlen(p);
+
+	while (n > 1 && p[n - 1] == '/')
+		n--;
+	return n;
+}
+
+int home_admin_default(char *out, size_t outlen, const char *home)
+{
+	size_t n = home_trimmed_len(home);
+	int m;
+
+	if (n == 0 || (n == 1 && home[0] == '/'))
+		return -1;
+	m = snprintf(out, outlen, "%.*s-admin", (int)n, home);
+	return m < 0 || (size_t)m >= outlen ? -1 : 0;
+}
+
+int home_outside_check(const char *home, const char *dir, char *err, size_t errlen)
+{
+	size_t h = home_trimmed_len(home), a = home_trimmed_len(dir);
+
+	if (a == 0) {
+		snprintf(err, errlen, "empty directory name");
+		return -1;
+	}
+	if (a >= h && strncmp(dir, home, h) == 0 && (a == h || dir[h] == '/')) {
+		snprintf(err, errlen,
+		         "%.150s is the daemon's home %.150s or inside it: CA and merchant keys"
+		         " must live outside what pointcleard reads (see docs/KEYS.md)",
+		         dir, home);
+		return -1;
+	}
+	return 0;
+}
+
+int home_merchant_dir(char *out, size_t outlen, const char *admin, const char *alliance,
+                      const char *merchant)
+{
+	return home_path(out, outlen, admin, "alliances/%s/merchants/%s", alliance, merchant);
 }
 
 int home_exists(const char *path)

@@ -152,6 +152,31 @@ X509 *pki_read_cert(const char *path, char *err, size_t errlen)
 	return x;
 }
 
+int pki_write_csr(const char *path, X509_REQ *req, char *err, size_t errlen)
+{
+	FILE *f = pki_create(path, 0644, err, errlen);
+
+	if (!f)
+		return -1;
+	return pki_finish(f, PEM_write_X509_REQ(f, req) == 1, path, err, errlen);
+}
+
+X509_REQ *pki_read_csr(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	X509_REQ *req;
+
+	if (!f) {
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	req = PEM_read_X509_REQ(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!req)
+		pc_openssl_error(err, errlen, path);
+	return req;
+}
+
 char *pki_cert_pem(X509 *x)
 {
 	BIO *b = BIO_new(BIO_s_mem());
@@ -220,6 +245,108 @@ static X509_NAME *pki_name(const char *org, const char *cn)
 		return NULL;
 	}
 	return n;
+}
+
+X509_REQ *pki_make_csr(EVP_PKEY *key, const char *org, const char *cn, char *err,
+                       size_t errlen)
+{
+	X509_NAME *name = pki_name(org, cn);
+	X509_REQ *req = X509_REQ_new();
+
+	if (!name || !req || X509_REQ_set_version(req, X509_REQ_VERSION_1) != 1 ||
+	    X509_REQ_set_subject_name(req, name) != 1 || X509_REQ_set_pubkey(req, key) != 1 ||
+	    X509_REQ_sign(req, key, EVP_PKEY_get_id(key) == EVP_PKEY_ED25519 ? NULL
+	                                                                     : EVP_sha256()) <= 0) {
+		pc_openssl_error(err, errlen, "cannot build the certificate request");
+		X509_NAME_free(name);
+		X509_REQ_free(req);
+		return NULL;
+	}
+	X509_NAME_free(name);
+	return req;
+}
+
+/* The UTF-8 text of the only entry of `nid` in name, or NULL (none, several, or
+ * not text). Freed with OPENSSL_free. */
+static unsigned char *pki_name_text(const X509_NAME *name, int nid)
+{
+	int i = X509_NAME_get_index_by_NID(name, nid, -1);
+	unsigned char *text = NULL;
+
+	if (i < 0 || X509_NAME_get_index_by_NID(name, nid, i) >= 0)
+		return NULL;
+	if (ASN1_STRING_to_UTF8(&text, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i))) < 0)
+		return NULL;
+	return text;
+}
+
+static int pki_client_key_ok(EVP_PKEY *k, char *err, size_t errlen)
+{
+	char group[32];
+	size_t len;
+
+	switch (EVP_PKEY_get_base_id(k)) {
+	case EVP_PKEY_ED25519:
+		return 0;
+	case EVP_PKEY_RSA:
+		if (EVP_PKEY_get_bits(k) >= 2048)
+			return 0;
+		snprintf(err, errlen, "the request's RSA key has %d bits; 2048 or more are needed",
+		         EVP_PKEY_get_bits(k));
+		return -1;
+	case EVP_PKEY_EC:
+		if (EVP_PKEY_get_utf8_string_param(k, "group", group, sizeof group, &len) == 1 &&
+		    (strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0 ||
+		     strcmp(group, "secp384r1") == 0 || strcmp(group, "P-384") == 0))
+			return 0;
+		ERR_clear_error();
+		snprintf(err, errlen, "the request's EC key is not on P-256 or P-384");
+		return -1;
+	default:
+		snprintf(err, errlen, "the request's key type is not EC P-256/P-384, Ed25519 or RSA");
+		return -1;
+	}
+}
+
+int pki_check_csr(X509_REQ *req, const char *org, const char *cn, char *err, size_t errlen)
+{
+	const X509_NAME *name = X509_REQ_get_subject_name(req);
+	EVP_PKEY *k = X509_REQ_get0_pubkey(req);
+	unsigned char *o = NULL, *c = NULL;
+	int rc = -1;
+
+	if (!k) {
+		ERR_clear_error();
+		snprintf(err, errlen, "the certificate request carries no usable public key");
+		return -1;
+	}
+	/* the request must be signed by the key it asks a certificate for: proof that
+	 * whoever sent it holds the private half */
+	if (X509_REQ_verify(req, k) != 1) {
+		ERR_clear_error();
+		snprintf(err, errlen, "the certificate request's signature does not verify");
+		return -1;
+	}
+	if (pki_client_key_ok(k, err, errlen) != 0)
+		return -1;
+	o = pki_name_text(name, NID_organizationName);
+	c = pki_name_text(name, NID_commonName);
+	if (!o || !c || X509_NAME_entry_count(name) != 2) {
+		snprintf(err, errlen,
+		         "the certificate request's subject must be exactly O=%s, CN=%s", org, cn);
+	} else if (strcmp((const char *)o, org) != 0) {
+		snprintf(err, errlen,
+		         "the certificate request names alliance O=%s, not %s", (const char *)o, org);
+	} else if (strcmp((const char *)c, cn) != 0) {
+		snprintf(err, errlen,
+		         "the certificate request names merchant CN=%s, not %s", (const char *)c, cn);
+	} else {
+		rc = 0;
+	}
+	ERR_clear_error();
+	OPENSSL_free(o);
+	OPENSSL_free(c);
+	return rc;
 }
 
 /* Version, serial, validity, subject, issuer, public key: the common part. */

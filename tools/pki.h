@@ -1,5 +1,6 @@
 /* pki.h - the keys and certificates `pointclear` issues (OpenSSL 3 EVP):
- * Ed25519 signing keys, ECDSA P-256 TLS keys, CA and leaf certificates. */
+ * Ed25519 signing keys, ECDSA P-256 TLS keys, CA and leaf certificates, and
+ * the certificate signing requests merchants send in place of their keys. */
 #ifndef POINTCLEAR_PKI_H
 #define POINTCLEAR_PKI_H
 
@@ -26,6 +27,19 @@ int pki_write_cert(const char *path, X509 *x, char *err, size_t errlen);
 
 EVP_PKEY *pki_read_private(const char *path, char *err, size_t errlen);
 X509 *pki_read_cert(const char *path, char *err, size_t errlen);
+
+/* A PKCS#10 request signed by key: subject O=org, CN=cn, nothing else. NULL with
+ * err. Written with mode 0644 (it holds only the public key). */
+X509_REQ *pki_make_csr(EVP_PKEY *key, const char *org, const char *cn, char *err,
+                       size_t errlen);
+int pki_write_csr(const char *path, X509_REQ *req, char *err, size_t errlen);
+X509_REQ *pki_read_csr(const char *path, char *err, size_t errlen);
+
+/* Whether a request may become a merchant's client certificate: its
+ * self-signature verifies, its subject is exactly O=org, CN=cn, and its key is
+ * one a TLS client may use here (EC P-256 or P-384, Ed25519, RSA of 2048 bits or
+ * more). 0, or -1 with err saying which check failed. */
+int pki_check_csr(X509_REQ *req, const char *org, const char *cn, char *err, size_t errlen);
 
 /* The certificate as PEM text (malloc'd, NUL-terminated), or NULL. */
 char *pki_cert_pem(X509 *x);

@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "commands.h"
+#include "home.h"
 
 struct subcommand {
 	const char *name;
@@ -35,13 +36,15 @@ static const struct subcommand subcommands[] = {
 };
 
 static const char main_usage_head[] =
-	"usage: pointclear [--db CONNINFO] [--home DIR] SUBCOMMAND [ARGS...]\n"
+	"usage: pointclear [--db CONNINFO] [--home DIR] [--admin-home DIR] SUBCOMMAND [ARGS...]\n"
 	"       pointclear SUBCOMMAND --help\n"
 	"       pointclear --version\n"
 	"\n"
 	"  --db CONNINFO   libpq connection string (env POINTCLEAR_DB, default dbname=pointclear)\n"
-	"  --home DIR      keys and certificates (env POINTCLEAR_HOME, default ./pointclear-home)\n"
-	"\n"
+	"  --home DIR      the daemon's keys and certificates (env POINTCLEAR_HOME,\n"
+	"                  default ./pointclear-home)\n"
+	"  --admin-home DIR  CA keys and merchants' files (env POINTCLEAR_ADMIN_HOME,\n"
+	"                  default HOME-admin; see docs/KEYS.md)\n"	"\n"
 	"subcommands:\n";
 
 static void main_usage(FILE *out)
@@ -180,6 +183,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{"db", required_argument, NULL, 'd'},
 		{"home", required_argument, NULL, 'H'},
+		{"admin-home", required_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -187,8 +191,10 @@ int main(int argc, char **argv)
 	struct pc_cli ctx = {
 		.db = getenv("POINTCLEAR_DB"),
 		.home = getenv("POINTCLEAR_HOME"),
+		.admin_home = getenv("POINTCLEAR_ADMIN_HOME"),
 		.cmd = NULL,
 	};
+	static char admin_default[HOME_PATH_MAX];
 	int c;
 
 	/* the contract library's signing and key ids run on libsodium */
@@ -211,6 +217,9 @@ int main(int argc, char **argv)
 		case 'H':
 			ctx.home = optarg;
 			break;
+		case 'A':
+			ctx.admin_home = optarg;
+			break;
 		case 'h':
 			main_usage(stdout);
 			return 0;
@@ -223,6 +232,14 @@ int main(int argc, char **argv)
 			main_usage(stderr);
 			return 2;
 		}
+	}
+	if (!ctx.admin_home || !*ctx.admin_home) {
+		if (home_admin_default(admin_default, sizeof admin_default, ctx.home) != 0) {
+			fprintf(stderr, "pointclear: no admin home can be made from --home '%s':"
+			                " give --admin-home\n", ctx.home);
+			return 2;
+		}
+		ctx.admin_home = admin_default;
 	}
 	if (optind >= argc) {
 		main_usage(stderr);

@@ -18,10 +18,14 @@ code. It:
      byte (REPLAYED).
 
 usage: pos_client.py --home HOME --alliance A --merchant M --member ID
-                     [--server 127.0.0.1:7443] [--prefix EVENT_ID_PREFIX]
-                     [--spool DIR]
+                     [--merchant-dir DIR] [--server 127.0.0.1:7443]
+                     [--prefix EVENT_ID_PREFIX] [--spool DIR]
        pos_client.py --check-vectors proto/testvectors/signing.json
-HOME is the directory `pointclear init` and `pointclear merchant add` filled.
+HOME holds the operator's public material `pointclear init` made
+(tls/ca.crt, operator/receipt.pub); DIR the merchant's sign.key, client.crt
+and client.key (default ADMIN/alliances/A/merchants/M, where the quick path of
+`pointclear merchant add` puts them, ADMIN being $POINTCLEAR_ADMIN_HOME or
+HOME-admin as for pointclear; see docs/KEYS.md).
 The second form runs the receipt checks on the protocol's test vectors.
 """
 import argparse
@@ -285,6 +289,7 @@ def main():
     ap.add_argument("--alliance")
     ap.add_argument("--merchant")
     ap.add_argument("--member")
+    ap.add_argument("--merchant-dir")
     ap.add_argument("--server", default="127.0.0.1:7443")
     ap.add_argument("--prefix", default="py-%d" % time.time_ns())
     ap.add_argument("--spool", default="pos-spool")
@@ -294,7 +299,9 @@ def main():
     if not (args.home and args.alliance and args.merchant and args.member):
         ap.error("--home, --alliance, --merchant and --member are required")
 
-    mdir = os.path.join(args.home, "alliances", args.alliance, "merchants", args.merchant)
+    admin = os.environ.get("POINTCLEAR_ADMIN_HOME") or args.home.rstrip("/") + "-admin"
+    mdir = args.merchant_dir or os.path.join(
+        admin, "alliances", args.alliance, "merchants", args.merchant)
     with open(os.path.join(mdir, "sign.key"), "rb") as f:
         signing_key = load_pem_private_key(f.read(), password=None)
     with open(os.path.join(args.home, "operator", "receipt.pub"), "rb") as f:

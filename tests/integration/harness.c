@@ -941,7 +941,9 @@ struct harness *harness_new(const struct harness_opts *opts)
 		struct harness_merchant *m = &h->merchants[h->nmerchants++];
 		snprintf(m->id, sizeof m->id, "%s", id);
 		char dir[400];
-		snprintf(dir, sizeof dir, "%s/alliances/%s/merchants/%s", h->home, HARNESS_ALLIANCE, id);
+		/* the quick path's files: the admin home's default, beside the daemon's */
+		snprintf(dir, sizeof dir, "%s-admin/alliances/%s/merchants/%s", h->home,
+		         HARNESS_ALLIANCE, id);
 		snprintf(m->cert, sizeof m->cert, "%s/client.crt", dir);
 		snprintf(m->key, sizeof m->key, "%s/client.key", dir);
 		snprintf(path, sizeof path, "%s/sign.key", dir);
@@ -950,8 +952,8 @@ struct harness *harness_new(const struct harness_opts *opts)
 	}
 	char count[16];
 	snprintf(count, sizeof count, "%d", h->opts.members);
-	harness_cli_ok(h, NULL, "member", "add", HARNESS_ALLIANCE, "--count", count, "--prefix", "m",
-	               NULL);
+	harness_cli_ok(h, NULL, "member", "add", HARNESS_ALLIANCE, "--count", count,
+	               "--sequential", "m", NULL);
 
 	snprintf(path, sizeof path, "%s/operator/receipt.pub", h->home);
 	if (pc_load_public_key(path, h->operator_pk, err, sizeof err) != 0)

@@ -144,7 +144,8 @@ void harness_pg_resume(struct harness *h);
 /* ---------------------------------------------------------------- merchants, members */
 
 struct harness_merchant *harness_merchant(struct harness *h, const char *id);
-/* "m000001" style id of member i (1-based), as `member add --count` makes it. */
+/* "m000001" style id of member i (1-based), as `member add --count N
+ * --sequential m` makes it (test fixtures only: real ids are random). */
 const char *harness_member(int i, char buf[16]);
 
 /* ---------------------------------------------------------------- connections */

@@ -24,7 +24,8 @@
 struct bench_opts {
 	const char *db;          /* libpq conninfo (--db, POINTCLEAR_DB) */
 	const char *daemon_db;   /* the daemon's (--daemon-db); NULL: db */
-	const char *home;        /* keys and certificates (--home, POINTCLEAR_HOME) */
+	const char *home;        /* the daemon's keys and certificates (--home, POINTCLEAR_HOME) */
+	const char *admin_home;  /* CA keys, merchants' files (--admin-home, POINTCLEAR_ADMIN_HOME) */
 	const char *pointclear;  /* the CLI that makes the alliance (--pointclear) */
 	const char *daemon;
 	int merchants, members, connections, pipeline, idle, workers;

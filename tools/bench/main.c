@@ -36,6 +36,7 @@
 #include <sodium.h>
 
 #include "bench.h"
+#include "home.h"
 
 static const char bench_usage[] =
 	"usage: pointclear-bench --daemon PATH [--db CONNINFO] [--daemon-db CONNINFO] [--home DIR]\n"
@@ -82,6 +83,8 @@ static const char bench_usage[] =
 	"  --daemon-db CONNINFO the daemon's own (its least-privilege role, e.g. --db's with\n"
 	"                   user=ROLE from `pointclear admin daemon-role`; default: --db's)\n"
 	"  --home DIR       keys and certificates (env POINTCLEAR_HOME, default ./pointclear-home)\n"
+	"  --admin-home DIR CA keys and merchants' files (env POINTCLEAR_ADMIN_HOME, default:\n"
+	"                   --home's path with -admin appended, as pointclear's)\n"
 	"  --pointclear PATH the CLI that makes the alliance (default: the pointclear beside\n"
 	"                   this program)\n"
 	"  --connections N  TLS connections to the daemon; also the naive baseline's sessions\n"
@@ -133,6 +136,7 @@ static int parse_opts(struct bench_opts *o, int argc, char **argv)
 		{"db", required_argument, NULL, 'E'},
 		{"daemon-db", required_argument, NULL, 'G'},
 		{"home", required_argument, NULL, 'H'},
+		{"admin-home", required_argument, NULL, 'A'},
 		{"pointclear", required_argument, NULL, 'P'},
 		{"daemon", required_argument, NULL, 'D'},
 		{"merchants", required_argument, NULL, 'M'},
@@ -161,6 +165,7 @@ static int parse_opts(struct bench_opts *o, int argc, char **argv)
 
 	*o = (struct bench_opts){
 		.db = getenv("POINTCLEAR_DB"), .home = getenv("POINTCLEAR_HOME"),
+		.admin_home = getenv("POINTCLEAR_ADMIN_HOME"),
 		.merchants = 40, .members = 100000, .connections = 64, .pipeline = 64,
 		.duration = 60, .warmup = 5, .baseline_duration = 10, .sweep_duration = 10,
 		.baseline = true, .max_events = 2000000, .seed = 1,
@@ -177,6 +182,7 @@ static int parse_opts(struct bench_opts *o, int argc, char **argv)
 		case 'E': o->db = optarg; break;
 		case 'G': o->daemon_db = optarg; break;
 		case 'H': o->home = optarg; break;
+		case 'A': o->admin_home = optarg; break;
 		case 'P': o->pointclear = optarg; break;
 		case 'D': o->daemon = optarg; break;
 		case 'M': bad = parse_int(optarg, 1, 1000, &o->merchants); break;
@@ -228,6 +234,14 @@ static int parse_opts(struct bench_opts *o, int argc, char **argv)
 	}
 	if (optind != argc || !o->daemon)
 		return usage(2);
+	if (!o->admin_home || !*o->admin_home) {
+		static char admin_default[HOME_PATH_MAX];
+
+		if (home_admin_default(admin_default, sizeof admin_default, o->home) != 0)
+			return bench_fail("no admin home can be made from --home '%s': give --admin-home",
+			                  o->home);
+		o->admin_home = admin_default;
+	}
 	if (o->connections < o->merchants)
 		return bench_fail("--connections (%d) must be at least --merchants (%d)",
 		                  o->connections, o->merchants);

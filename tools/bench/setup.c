@@ -17,7 +17,7 @@ static const char *const industries[] = {
 };
 #define N_INDUSTRIES (sizeof industries / sizeof industries[0])
 
-/* Runs `pointclear --db .. --home .. args...` (args NULL-terminated). */
+/* Runs `pointclear --db .. --home .. --admin-home .. args...` (args NULL-terminated). */
 static int run_cli(struct bench *b, const char *const *args, char *out, size_t outlen)
 {
 	char *argv[24];
@@ -29,6 +29,8 @@ static int run_cli(struct bench *b, const char *const *args, char *out, size_t o
 	argv[n++] = (char *)b->o.db;
 	argv[n++] = "--home";
 	argv[n++] = (char *)b->o.home;
+	argv[n++] = "--admin-home";
+	argv[n++] = (char *)b->o.admin_home;
 	for (int i = 0; args[i] && n < 23; i++)
 		argv[n++] = (char *)args[i];
 	argv[n] = NULL;
@@ -90,14 +92,14 @@ int bench_setup(struct bench *b)
 		snprintf(issue, sizeof issue, "%d/1", 1 + m % 3);
 		if (run_cli(b, add, out, sizeof out) != 0)
 			return 1;
-		snprintf(path, sizeof path, "%s/alliances/%s/merchants/%s/sign.key", b->o.home,
+		snprintf(path, sizeof path, "%s/alliances/%s/merchants/%s/sign.key", b->o.admin_home,
 		         b->alliance, bm->id);
 		if (pc_load_signing_key(path, bm->sk, bm->key_id, err, sizeof err) != 0)
 			return bench_fail("%s", err);
 		snprintf(bm->cert, sizeof bm->cert, "%s/alliances/%s/merchants/%s/client.crt",
-		         b->o.home, b->alliance, bm->id);
+		         b->o.admin_home, b->alliance, bm->id);
 		snprintf(bm->key, sizeof bm->key, "%s/alliances/%s/merchants/%s/client.key",
-		         b->o.home, b->alliance, bm->id);
+		         b->o.admin_home, b->alliance, bm->id);
 	}
 	if (setup_members(b) != 0)
 		return 1;
