@@ -48,6 +48,7 @@ struct pc_conn {
 	struct pc_core_client *client;      /* once identified; its requests go on without it */
 	int inflight;                       /* read, not yet answered */
 	struct pc_idset ids;                /* their request ids: the duplicate check */
+	uint64_t requests;                  /* SUBMITs and LOOKUPs read: each is answered */
 	int64_t deadline_us;                /* handshake, frame or drain deadline; 0 = none */
 	bool reading;
 	bool said_goodbye;                  /* close_notify sent */
@@ -99,9 +100,10 @@ static void conn_close(struct pc_conn *c, const char *reason)
 {
 	if (c->state == CONN_CLOSED)
 		return;
-	log_info("c=%llu merchant=%s/%s peer=%s closed reason=\"%s\" inflight=%d",
+	log_info("c=%llu merchant=%s/%s peer=%s closed reason=\"%s\" requests=%llu inflight=%d",
 	         (unsigned long long)c->id, c->alliance[0] ? c->alliance : "-",
-	         c->merchant[0] ? c->merchant : "-", c->peer, reason, c->inflight);
+	         c->merchant[0] ? c->merchant : "-", c->peer, reason,
+	         (unsigned long long)c->requests, c->inflight);
 	pc_core_client_free(c->client);
 	c->client = NULL;
 	/* Bytes still staged would have sat unwritten in bev's output until the next
@@ -290,6 +292,7 @@ static void dispatch(struct pc_conn *c, const struct pc_frame_header *h, uint8_t
 			                    pc_code_message(CODE(DUPLICATE_REQUEST_ID)));
 			break;
 		}
+		c->requests++;
 		if (h->type == PC_MSG_LOOKUP) {
 			lookup(c, h->request_id, body, len);
 			break;
