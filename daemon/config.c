@@ -26,6 +26,7 @@ static const struct int_setting int_settings[] = {
 	{ "batch-timeout-ms", OFF(batch_timeout_ms), 100, 600000, 30000, "a batch unanswered this long marks the database connection dead" },
 	{ "batches-in-flight", OFF(batches_in_flight), 1, 16, 2, "pipelined batches awaiting commit (more than one only while a quarter of --batch-max waits)" },
 	{ "conn-max-inflight", OFF(conn_max_inflight), 1, 100000, 1024, "unanswered requests per connection before it stops reading" },
+	{ "drain-window-ms", OFF(drain_window_ms), 0, 600000, 5000, "after SIGTERM, how long requests are still read and answered SHUTTING_DOWN" },
 	{ "frame-timeout-ms", OFF(frame_timeout_ms), 10, 3600000, 10000, "time allowed to complete a started frame" },
 	{ "global-max-pending", OFF(global_max_pending), 1, 10000000, 50000, "unanswered requests in all before reading stops" },
 	{ "handshake-timeout-ms", OFF(handshake_timeout_ms), 10, 600000, 10000, "time allowed for the TLS handshake" },

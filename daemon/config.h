@@ -22,6 +22,7 @@ struct pc_config {
 	int key_reload_ms;
 	int reconnect_ms;
 	int batch_timeout_ms;           /* a batch without an answer by then: connection presumed dead */
+	int drain_window_ms;            /* after SIGTERM: requests read and answered SHUTTING_DOWN */
 	int stats_interval_ms;          /* how often the write path's latencies are logged; 0: never */
 };
 

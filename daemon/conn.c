@@ -21,11 +21,13 @@
 #include "answer.h"
 #include "clock.h"
 #include "core.h"
+#include "idset.h"
 #include "keycache.h"
 #include "log.h"
 #include "tls.h"
 
 #define CODE(x) POINTCLEAR__V1__CODE__##x
+#define DISP(x) POINTCLEAR__V1__DISPOSITION__##x
 #define OUT_HIGH (1024 * 1024)   /* answers queued for a client that does not read them */
 #define OUT_LOW (256 * 1024)
 #define DRAIN_TIMEOUT_US 5000000
@@ -45,6 +47,8 @@ struct pc_conn {
 	char alliance[65], merchant[65];
 	struct pc_core_client *client;      /* once identified; its requests go on without it */
 	int inflight;                       /* read, not yet answered */
+	struct pc_idset ids;                /* their request ids: the duplicate check */
+	uint64_t requests;                  /* SUBMITs and LOOKUPs read: each is answered */
 	int64_t deadline_us;                /* handshake, frame or drain deadline; 0 = none */
 	bool reading;
 	bool said_goodbye;                  /* close_notify sent */
@@ -96,9 +100,10 @@ static void conn_close(struct pc_conn *c, const char *reason)
 {
 	if (c->state == CONN_CLOSED)
 		return;
-	log_info("c=%llu merchant=%s/%s peer=%s closed reason=\"%s\" inflight=%d",
+	log_info("c=%llu merchant=%s/%s peer=%s closed reason=\"%s\" requests=%llu inflight=%d",
 	         (unsigned long long)c->id, c->alliance[0] ? c->alliance : "-",
-	         c->merchant[0] ? c->merchant : "-", c->peer, reason, c->inflight);
+	         c->merchant[0] ? c->merchant : "-", c->peer, reason,
+	         (unsigned long long)c->requests, c->inflight);
 	pc_core_client_free(c->client);
 	c->client = NULL;
 	/* Bytes still staged would have sat unwritten in bev's output until the next
@@ -108,6 +113,7 @@ static void conn_close(struct pc_conn *c, const char *reason)
 	c->flush_queued = false;
 	evbuffer_free(c->staged);
 	c->staged = NULL;
+	pc_idset_free(&c->ids);
 	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 	if (ssl && c->state != CONN_HANDSHAKE && !c->said_goodbye)
 		SSL_shutdown(ssl);   /* best effort close_notify: libevent sends none */
@@ -160,6 +166,19 @@ static void conn_drain(struct pc_conn *c, uint64_t rid, pc_code code, const char
 	c->deadline_us = pc_now_us() + DRAIN_TIMEOUT_US;
 	conn_enter_state(c, CONN_DRAINING);
 }
+
+/* Reads no frame any more; once every request read is answered, close_notify
+ * (conn_drained), then the client's EOF or the drain deadline closes it. */
+static void conn_goodbye(struct pc_conn *c)
+{
+	evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	c->reading = false;
+	c->deadline_us = pc_now_us() + DRAIN_TIMEOUT_US;
+	conn_enter_state(c, CONN_DRAINING);
+}
+
+static void conn_drained(struct pc_conn *c);
 
 /* Goodbye only once every request read before the error is answered: those may
  * be recorded, and an answer sent after close_notify is never read. */
@@ -228,18 +247,68 @@ static void global_check(void)
 	}
 }
 
-/* A SUBMIT goes to the core, which hands it to the workers once the read is
- * parsed (pc_core_dispatch). */
+static void send_result(struct pc_conn *c, uint8_t type, uint64_t rid, const struct pc_outcome *o)
+{
+	size_t len;
+	uint8_t *body = pc_answer_submit_result(o, &len);
+	send_frame(c, type, rid, body, len);
+	free(body);
+}
+
+/* A LOOKUP's body is the front end's to decode; what it asks, the core's. */
+static void lookup(struct pc_conn *c, uint64_t rid, uint8_t *body, size_t len)
+{
+	pc_code code;
+	Pointclear__V1__Lookup *lk = pc_lookup_unpack(body, len, &code);
+	free(body);
+	if (!lk) {
+		struct pc_outcome o;
+		pc_outcome_refused(&o, DISP(REJECTED), code,
+		                   code == CODE(NON_CANONICAL) ? "the Lookup is not in canonical encoding"
+		                                               : "the LOOKUP body is not a Lookup", 0);
+		send_result(c, PC_MSG_LOOKUP_RESULT, rid, &o);
+		pc_idset_remove(&c->ids, rid);
+		return;
+	}
+	c->inflight++;
+	pc_core_lookup(c->client, rid, lk->event_id);
+	pc_lookup_free(lk);
+}
+
+/* A SUBMIT or LOOKUP goes to the core, which starts on it once the read is
+ * parsed (pc_core_dispatch). A request id already in flight here would make two
+ * answers of one id: that frame is skipped. The set costs one hash probe per
+ * request, and holds at most --conn-max-inflight ids. */
 static void dispatch(struct pc_conn *c, const struct pc_frame_header *h, uint8_t *body, size_t len)
 {
 	switch (h->type) {
 	case PC_MSG_SUBMIT:
+	case PC_MSG_LOOKUP:
+		if (!pc_idset_add(&c->ids, h->request_id)) {
+			free(body);
+			log_info("c=%llu merchant=%s/%s protocol_error=DUPLICATE_REQUEST_ID request=%llu",
+			         (unsigned long long)c->id, c->alliance, c->merchant,
+			         (unsigned long long)h->request_id);
+			send_protocol_error(c, h->request_id, CODE(DUPLICATE_REQUEST_ID),
+			                    pc_code_message(CODE(DUPLICATE_REQUEST_ID)));
+			break;
+		}
+		c->requests++;
+		if (h->type == PC_MSG_LOOKUP) {
+			lookup(c, h->request_id, body, len);
+			break;
+		}
 		pc_core_submit(c->client, h->request_id, body, len);
 		c->inflight++;
 		break;
 	case PC_MSG_PING:
-		send_frame(c, PC_MSG_PONG, h->request_id, NULL, 0);
 		free(body);
+		if (len) {
+			send_protocol_error(c, h->request_id, CODE(UNEXPECTED_BODY),
+			                    pc_code_message(CODE(UNEXPECTED_BODY)));
+			break;
+		}
+		send_frame(c, PC_MSG_PONG, h->request_id, NULL, 0);
 		break;
 	default:
 		free(body);
@@ -423,16 +492,22 @@ void pc_conn_accept(evutil_socket_t fd, const struct sockaddr *sa, int salen)
 /* The core's answer to one of c's requests. The connection's resume check runs
  * once its answers are flushed (on_flush): every answer to a connection that is
  * still there stages a frame. */
+static void answer(struct pc_conn *c, uint8_t type, uint64_t request_id, const struct pc_outcome *o)
+{
+	if (c->state == CONN_ACTIVE || c->state == CONN_DRAINING)
+		send_result(c, type, request_id, o);
+	pc_idset_remove(&c->ids, request_id);
+	c->inflight--;
+}
+
 void pc_conn_answer(void *cookie, uint64_t request_id, const struct pc_outcome *o)
 {
-	struct pc_conn *c = cookie;
-	if (c->state == CONN_ACTIVE || c->state == CONN_DRAINING) {
-		size_t len;
-		uint8_t *body = pc_answer_submit_result(o, &len);
-		send_frame(c, PC_MSG_SUBMIT_RESULT, request_id, body, len);
-		free(body);
-	}
-	c->inflight--;
+	answer(cookie, PC_MSG_SUBMIT_RESULT, request_id, o);
+}
+
+void pc_conn_answer_lookup(void *cookie, uint64_t request_id, const struct pc_outcome *o)
+{
+	answer(cookie, PC_MSG_LOOKUP_RESULT, request_id, o);
 }
 
 void pc_conn_released(void *arg)
@@ -507,6 +582,26 @@ void pc_conn_sweep(void)
 	sweep_list(&srv->handshake, now);
 	sweep_list(&srv->active, now);
 	sweep_list(&srv->draining, now);
+}
+
+void pc_conn_shutdown_begin(void)
+{
+	struct pc_conn *c, *next;
+	while ((c = TAILQ_FIRST(&srv->handshake)) != NULL)
+		conn_close(c, "shutting down");
+	TAILQ_FOREACH_SAFE(c, &srv->active, link, next)
+		conn_resume(c);
+}
+
+void pc_conn_goodbye_all(void)
+{
+	struct pc_conn *c, *next;
+	TAILQ_FOREACH_SAFE(c, &srv->active, link, next) {
+		conn_goodbye(c);
+		conn_drained(c);   /* nothing in flight and nothing to write: no write event comes */
+	}
+	TAILQ_FOREACH(c, &srv->draining, link)
+		conn_drained(c);
 }
 
 void pc_conn_close_all(const char *reason)

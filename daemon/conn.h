@@ -25,6 +25,8 @@ void pc_conn_accept(evutil_socket_t fd, const struct sockaddr *sa, int salen);
  * bufferevent together, from one event that runs after the callbacks already
  * pending in this loop iteration. released re-checks the global backpressure. */
 void pc_conn_answer(void *cookie, uint64_t request_id, const struct pc_outcome *o);
+/* answer_lookup: the same as a LOOKUP_RESULT frame. */
+void pc_conn_answer_lookup(void *cookie, uint64_t request_id, const struct pc_outcome *o);
 void pc_conn_released(void *arg);
 
 /* Closes connections whose handshake or frame deadline passed. */
@@ -33,7 +35,16 @@ void pc_conn_sweep(void);
 /* Frees closed connections; runs outside any of their callbacks (janitor.c). */
 void pc_conn_reap(void);
 
-/* Closes every connection (shutdown). */
+/* Shutdown (PROTOCOL.md, "Shutdown"). shutdown_begin: connections still in
+ * their handshake are closed; the others keep reading through the drain window,
+ * their requests answered SHUTTING_DOWN by the core. goodbye_all: the window is
+ * over; no frame is read any more, and each connection sends close_notify once
+ * every request it read is answered and written, then waits for the client's
+ * EOF (or its drain deadline) to close. */
+void pc_conn_shutdown_begin(void);
+void pc_conn_goodbye_all(void);
+
+/* Closes every connection (the end of shutdown). */
 void pc_conn_close_all(const char *reason);
 
 #endif

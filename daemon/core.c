@@ -3,10 +3,15 @@
 #include "core.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <pointclear/ids.h>
+
+#include "control.h"
 #include "log.h"
+#include "lookup.h"
 #include "request.h"
 #include "sql.h"
 #include "verify.h"
@@ -22,8 +27,13 @@ struct pc_core {
 	void (*on_db_ready)(void *arg);
 	void *on_db_ready_arg;
 	struct pc_request_list to_verify;   /* submitted, not yet dispatched */
+	struct pc_request_list refused;     /* submitted while stopping: answered at dispatch */
+	struct pc_lookup_list lookups;      /* asked, not yet dispatched */
 	int live;
+	bool stopping;                      /* pc_core_shutdown was called */
 };
+
+#define LOOKUP_MAX_IDS 256   /* ids of one client in one pc_lookup_entries call */
 
 struct pc_core_client {
 	struct pc_core *core;
@@ -31,6 +41,7 @@ struct pc_core_client {
 	void *cookie;
 	struct pc_request_list verifying;   /* submission order; released to the writer in order */
 	struct pc_request_list waiting;     /* with the writer */
+	struct pc_lookup_list lookups;      /* asked, not yet answered */
 	bool releasing;                     /* inside release(): a free waits for its end */
 	bool gone;
 };
@@ -50,6 +61,12 @@ static void finish(struct pc_core *core, struct pc_request *r, const struct pc_o
 		core->hooks.released(core->hooks.arg);
 }
 
+static void shutting_down(struct pc_outcome *o)
+{
+	pc_outcome_refused(o, POINTCLEAR__V1__DISPOSITION__RETRYABLE,
+	                   POINTCLEAR__V1__CODE__SHUTTING_DOWN, NULL, 0);
+}
+
 static void on_answer(void *arg, struct pc_request *r, const struct pc_outcome *o)
 {
 	finish(arg, r, o);
@@ -63,9 +80,22 @@ static void release(struct pc_core *core, struct pc_core_client *cl)
 	while (!cl->gone && (r = TAILQ_FIRST(&cl->verifying)) != NULL &&
 	       (r->stage == PC_REQ_VERIFIED || r->stage == PC_REQ_REJECTED)) {
 		TAILQ_REMOVE(&cl->verifying, r, client_link);
+		if (r->on_refused) {
+			TAILQ_REMOVE(&core->refused, r, stage_link);
+			r->on_refused = false;
+		}
 		if (r->stage == PC_REQ_REJECTED) {
 			struct pc_outcome o;
-			pc_outcome_refused(&o, POINTCLEAR__V1__DISPOSITION__REJECTED, r->code, r->message, 0);
+			if (r->code == POINTCLEAR__V1__CODE__SHUTTING_DOWN)
+				shutting_down(&o);
+			else
+				pc_outcome_refused(&o, POINTCLEAR__V1__DISPOSITION__REJECTED, r->code,
+				                   r->message, 0);
+			finish(core, r, &o);
+		} else if (core->stopping) {
+			/* verified, but no batch of it started: nothing is recorded */
+			struct pc_outcome o;
+			shutting_down(&o);
 			finish(core, r, &o);
 		} else {
 			TAILQ_INSERT_TAIL(&cl->waiting, r, client_link);
@@ -102,6 +132,8 @@ struct pc_core *pc_core_new(struct event_base *base, const struct pc_config *cfg
 	core->cfg = cfg;
 	core->hooks = *hooks;
 	TAILQ_INIT(&core->to_verify);
+	TAILQ_INIT(&core->refused);
+	TAILQ_INIT(&core->lookups);
 	core->writer = pc_writer_new(cfg, on_answer, core);
 	core->verify = pc_verify_new(base, cfg->workers, on_verified, core);
 	return core;
@@ -115,6 +147,15 @@ void pc_core_free(struct pc_core *core)
 	while ((r = TAILQ_FIRST(&core->to_verify)) != NULL) {
 		TAILQ_REMOVE(&core->to_verify, r, stage_link);
 		pc_request_free(r);
+	}
+	while ((r = TAILQ_FIRST(&core->refused)) != NULL) {
+		TAILQ_REMOVE(&core->refused, r, stage_link);
+		pc_request_free(r);
+	}
+	struct pc_lookup *l;
+	while ((l = TAILQ_FIRST(&core->lookups)) != NULL) {
+		TAILQ_REMOVE(&core->lookups, l, link);
+		free(l);
 	}
 	pc_db_free(core->db);
 	pc_verify_free(core->verify);
@@ -180,6 +221,7 @@ struct pc_core_client *pc_core_client_new(struct pc_core *core, const struct pc_
 	cl->cookie = cookie;
 	TAILQ_INIT(&cl->verifying);
 	TAILQ_INIT(&cl->waiting);
+	TAILQ_INIT(&cl->lookups);
 	return cl;
 }
 
@@ -196,8 +238,25 @@ void pc_core_client_free(struct pc_core_client *cl)
 {
 	if (!cl)
 		return;
+	/* Requests back from the workers and waiting in line behind an earlier one
+	 * are on no other list: nothing else would free them. (Those on the refused
+	 * list are freed at dispatch; those verifying, when they come back.) */
+	struct pc_request *r, *next;
+	for (r = TAILQ_FIRST(&cl->verifying); r; r = next) {
+		next = TAILQ_NEXT(r, client_link);
+		if ((r->stage == PC_REQ_VERIFIED || r->stage == PC_REQ_REJECTED) && !r->on_refused) {
+			TAILQ_REMOVE(&cl->verifying, r, client_link);
+			pc_request_free(r);
+			cl->core->live--;
+		}
+	}
 	detach(&cl->verifying);
 	detach(&cl->waiting);
+	struct pc_lookup *l;
+	while ((l = TAILQ_FIRST(&cl->lookups)) != NULL) {
+		TAILQ_REMOVE(&cl->lookups, l, client_link);
+		l->client = NULL;
+	}
 	if (cl->releasing)
 		cl->gone = true;
 	else
@@ -212,12 +271,120 @@ void pc_core_submit(struct pc_core_client *cl, uint64_t request_id, uint8_t *env
 	memcpy(r->alliance, cl->id.alliance, sizeof r->alliance);
 	memcpy(r->merchant, cl->id.merchant, sizeof r->merchant);
 	TAILQ_INSERT_TAIL(&cl->verifying, r, client_link);
-	TAILQ_INSERT_TAIL(&core->to_verify, r, stage_link);
+	if (core->stopping) {
+		/* answered at dispatch, in its turn among the client's requests */
+		r->stage = PC_REQ_REJECTED;
+		r->code = POINTCLEAR__V1__CODE__SHUTTING_DOWN;
+		TAILQ_INSERT_TAIL(&core->refused, r, stage_link);
+		r->on_refused = true;
+	} else {
+		TAILQ_INSERT_TAIL(&core->to_verify, r, stage_link);
+	}
 	core->live++;
+}
+
+void pc_core_lookup(struct pc_core_client *cl, uint64_t request_id, const char *event_id)
+{
+	struct pc_core *core = cl->core;
+	struct pc_lookup *l = calloc(1, sizeof *l);
+	if (!l)
+		fatal("core: calloc");
+	l->client = cl;
+	l->request_id = request_id;
+	if (!event_id || !event_id[0])
+		l->code = POINTCLEAR__V1__CODE__MISSING_FIELD;
+	else if (!pc_id_valid(event_id))
+		l->code = POINTCLEAR__V1__CODE__INVALID_FIELD;
+	else
+		snprintf(l->event_id, sizeof l->event_id, "%s", event_id);
+	TAILQ_INSERT_TAIL(&cl->lookups, l, client_link);
+	TAILQ_INSERT_TAIL(&core->lookups, l, link);
+	core->live++;
+}
+
+/* l's outcome to its client, if any; then l leaves the core. */
+static void finish_lookup(void *arg, struct pc_lookup *l, const struct pc_outcome *o)
+{
+	struct pc_core *core = arg;
+	struct pc_core_client *cl = l->client;
+	if (cl) {
+		TAILQ_REMOVE(&cl->lookups, l, client_link);
+		core->hooks.answer_lookup(cl->cookie, l->request_id, o);
+	}
+	free(l);
+	core->live--;
+	if (core->hooks.released)
+		core->hooks.released(core->hooks.arg);
+}
+
+/* Refusals are answered now; the other lookups of one client go in one query. */
+static void dispatch_lookups(struct pc_core *core)
+{
+	struct pc_lookup *l;
+	while ((l = TAILQ_FIRST(&core->lookups)) != NULL) {
+		TAILQ_REMOVE(&core->lookups, l, link);
+		struct pc_outcome o;
+		if (!l->client) {
+			finish_lookup(core, l, NULL);
+			continue;
+		}
+		if (l->code || core->stopping) {
+			if (l->code)
+				pc_outcome_refused(&o, POINTCLEAR__V1__DISPOSITION__REJECTED, l->code, NULL, 0);
+			else
+				shutting_down(&o);
+			finish_lookup(core, l, &o);
+			continue;
+		}
+		struct pc_core_client *cl = l->client;
+		struct pc_lookup *batch[LOOKUP_MAX_IDS];
+		int n = 0;
+		batch[n++] = l;
+		struct pc_lookup *m, *next;
+		for (m = TAILQ_FIRST(&core->lookups); m && n < LOOKUP_MAX_IDS; m = next) {
+			next = TAILQ_NEXT(m, link);
+			if (m->client == cl && !m->code) {
+				TAILQ_REMOVE(&core->lookups, m, link);
+				batch[n++] = m;
+			}
+		}
+		pc_lookup_send(pc_control_db(), cl->id.alliance, cl->id.merchant, batch, n,
+		               finish_lookup, core);
+	}
 }
 
 void pc_core_dispatch(struct pc_core *core)
 {
+	struct pc_request *r;
+	while ((r = TAILQ_FIRST(&core->refused)) != NULL) {
+		TAILQ_REMOVE(&core->refused, r, stage_link);
+		r->on_refused = false;
+		if (r->client) {
+			release(core, r->client);
+		} else {
+			pc_request_free(r);
+			core->live--;
+			if (core->hooks.released)
+				core->hooks.released(core->hooks.arg);
+		}
+	}
 	if (!TAILQ_EMPTY(&core->to_verify))
 		pc_verify_submit(core->verify, &core->to_verify);
+	if (!TAILQ_EMPTY(&core->lookups))
+		dispatch_lookups(core);
+}
+
+void pc_core_shutdown(struct pc_core *core)
+{
+	if (core->stopping)
+		return;
+	core->stopping = true;
+	struct pc_outcome o;
+	shutting_down(&o);
+	pc_writer_drop_unsent(core->writer, &o);
+}
+
+bool pc_core_stopping(const struct pc_core *core)
+{
+	return core->stopping;
 }

@@ -1,17 +1,22 @@
 /* core.h - the clearing rules behind every front end.
  *
  * A front end (the TLS connection code today, an HTTPS one later) decodes what
- * it reads into requests - the SignedEvent bytes of a SUBMIT - and submits them
- * for a client, its authenticated caller. The core verifies them on worker
- * threads, records them in batches through the writer and answers each with one
- * struct pc_outcome, handed to the front end's answer hook with the client's
- * cookie. Outcomes for one client come in the order its requests were
- * submitted. The core knows nothing of frames, protobuf answers, sockets or TLS.
+ * it reads into requests - the SignedEvent bytes of a SUBMIT, the event id of a
+ * LOOKUP - and hands them over for a client, its authenticated caller. The core
+ * verifies SUBMITs on worker threads, records them in batches through the writer,
+ * looks LOOKUPs up (lookup.h), and answers each request with one struct
+ * pc_outcome, handed to the front end's answer hooks with the client's cookie.
+ * Recorded and replayed outcomes of one client's SUBMITs come in the order they
+ * were submitted; a refusal can overtake them, and a LOOKUP is answered on its
+ * own (PROTOCOL.md: answers are matched by request id, not by order). No hook
+ * runs inside pc_core_submit or pc_core_lookup. The core knows nothing of
+ * frames, protobuf answers, sockets or TLS.
  *
  * Everything here runs on the loop thread of the base the core was made with. */
 #ifndef PC_CORE_H
 #define PC_CORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +39,8 @@ struct pc_core_hooks {
 	/* The outcome of request_id, for a client still there. o holds only during
 	 * the call. The hook must not free the client. */
 	void (*answer)(void *cookie, uint64_t request_id, const struct pc_outcome *o);
+	/* The same for a LOOKUP (pc_core_lookup). */
+	void (*answer_lookup)(void *cookie, uint64_t request_id, const struct pc_outcome *o);
 	/* A request left the core, answered or dropped: pc_core_live fell. */
 	void (*released)(void *arg);
 	void *arg;
@@ -70,5 +77,20 @@ void pc_core_client_free(struct pc_core_client *cl);
 void pc_core_submit(struct pc_core_client *cl, uint64_t request_id, uint8_t *envelope,
                     size_t len);
 void pc_core_dispatch(struct pc_core *core);
+
+/* Asks for the stored outcome of (cl's alliance, cl's merchant, event_id) as
+ * request_id of cl (PROTOCOL.md, "Lookup"). Answered through answer_lookup after
+ * pc_core_dispatch: REPLAYED with the original receipt byte for byte, or
+ * REJECTED NOT_FOUND, MISSING_FIELD (event_id NULL or empty), INVALID_FIELD (not
+ * an identifier); RETRYABLE UNAVAILABLE or SHUTTING_DOWN. Nothing is recorded.
+ * event_id is copied. */
+void pc_core_lookup(struct pc_core_client *cl, uint64_t request_id, const char *event_id);
+
+/* Graceful stop (PROTOCOL.md, "Shutdown"): batches already sent to the database
+ * still get their real outcomes; every other request, waiting or submitted from
+ * now on, is answered RETRYABLE / SHUTTING_DOWN. pc_core_live falls to 0 once
+ * the batches in flight are answered. */
+void pc_core_shutdown(struct pc_core *core);
+bool pc_core_stopping(const struct pc_core *core);
 
 #endif

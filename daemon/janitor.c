@@ -13,7 +13,7 @@
 #include "log.h"
 
 #define SHUTDOWN_CHECK_MS 100
-#define SHUTDOWN_MAX_CHECKS 100   /* a graceful stop waits ten seconds at most */
+#define GOODBYE_MAX_US 10000000   /* after the drain window, ten seconds at most */
 
 struct job {
 	const char *name;
@@ -63,14 +63,23 @@ static void run_stats(struct pc_server *s)
 	pc_core_log_stats(s->core);
 }
 
-/* Graceful stop: once what was in flight is answered (or after ten seconds),
- * leave the loop. */
+/* Graceful stop (main.c, on_signal): when the drain window is over, or no
+ * connection is left to read from, every connection says goodbye; once all are
+ * closed and nothing is in flight (or ten seconds later), leave the loop. */
 static void run_shutdown_check(struct pc_server *s)
 {
-	static int checks;
 	if (!s->shutting_down)
 		return;
-	if (pc_core_live(s->core) == 0 || ++checks > SHUTDOWN_MAX_CHECKS)
+	int64_t now = pc_mono_us();
+	if (!s->saying_goodbye && (now >= s->drain_until_us || s->n_conns == 0)) {
+		log_info("drain window over conns=%d live=%d", s->n_conns, pc_core_live(s->core));
+		s->saying_goodbye = true;
+		s->exit_by_us = now + GOODBYE_MAX_US;
+		pc_conn_goodbye_all();
+	}
+	if (!s->saying_goodbye)
+		return;
+	if ((s->n_conns == 0 && pc_core_live(s->core) == 0) || now >= s->exit_by_us)
 		event_base_loopexit(s->base, NULL);
 }
 

@@ -19,6 +19,7 @@
 #include "control.h"
 #include "core.h"
 #include "janitor.h"
+#include "clock.h"
 #include "keycache.h"
 #include "log.h"
 #include "receipt.h"
@@ -34,7 +35,7 @@ static void open_listener(struct pc_server *srv);
 static void on_writer_ready(void *arg)
 {
 	struct pc_server *srv = arg;
-	if (!srv->listener)
+	if (!srv->listener && !srv->shutting_down)
 		open_listener(srv);
 }
 
@@ -122,19 +123,32 @@ static void on_stats_signal(evutil_socket_t fd, short what, void *arg)
 	pc_core_log_stats(server.core);
 }
 
+/* SIGTERM, SIGINT: graceful stop (PROTOCOL.md, "Shutdown"). Accept nothing
+ * more; batches already sent get their real outcomes; for the drain window every
+ * request read is answered SHUTTING_DOWN; then the janitor has each connection
+ * say goodbye (close_notify) and ends the loop. A second signal ends the window
+ * at once. */
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	(void)what;
 	(void)arg;
-	if (server.shutting_down)
+	if (server.shutting_down) {
+		log_info("signal=%d again: the drain window ends now", (int)sig);
+		server.drain_until_us = 0;
 		return;
-	log_info("signal=%d shutting down live=%d", (int)sig, pc_core_live(server.core));
-	/* accept nothing, read nothing, let what is in flight be answered; the
-	 * janitor ends the loop */
+	}
+	log_info("signal=%d shutting down live=%d drain_window_ms=%d", (int)sig,
+	         pc_core_live(server.core), server.cfg.drain_window_ms);
 	server.shutting_down = true;
-	if (server.listener)
-		evconnlistener_disable(server.listener);
-	server.global_paused = true;
+	server.drain_until_us = pc_mono_us() + (int64_t)server.cfg.drain_window_ms * 1000;
+	if (server.listener) {
+		evconnlistener_free(server.listener);
+		server.listener = NULL;
+	}
+	pc_core_shutdown(server.core);
+	/* SHUTTING_DOWN answers cost nothing: read on, whatever the backpressure */
+	server.global_paused = false;
+	pc_conn_shutdown_begin();
 }
 
 int main(int argc, char **argv)
@@ -162,7 +176,7 @@ int main(int argc, char **argv)
 	TAILQ_INIT(&srv->draining);
 	TAILQ_INIT(&srv->closed);
 	pc_conn_init(srv);
-	struct pc_core_hooks hooks = { pc_conn_answer, pc_conn_released, NULL };
+	struct pc_core_hooks hooks = { pc_conn_answer, pc_conn_answer_lookup, pc_conn_released, NULL };
 	srv->core = pc_core_new(srv->base, &srv->cfg, &hooks);
 	/* stats_interval_ms also tells pointclear-bench that SIGUSR1 asks for stats */
 	log_info("starting workers=%d batch_max=%d batches_in_flight=%d stats_interval_ms=%d",
@@ -186,8 +200,8 @@ int main(int argc, char **argv)
 	pc_conn_reap();
 	if (srv->listener)
 		evconnlistener_free(srv->listener);
+	pc_control_stop();   /* first: a lookup still in flight is answered while the core is there */
 	pc_core_free(srv->core);
-	pc_control_stop();
 	pc_janitor_stop();
 	event_free(sigusr1);
 	event_free(sigterm);

@@ -61,6 +61,7 @@ struct pc_request {
 	const char *message;                  /* static text */
 	Pointclear__V1__Event *event;         /* VERIFIED on: owned */
 	struct pc_event_row row;
+	bool on_refused;                      /* on the core's refused list (core.c) */
 	int retries;                          /* batch retries after a deadlock */
 	int batch_limit;                      /* after its batch failed: the largest batch it may
 	                                         go in again, with others that failed; 0: any */

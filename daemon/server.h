@@ -28,12 +28,15 @@ struct pc_server {
 	/* a connection's state is the list it is on */
 	struct pc_conn_list handshake;    /* TLS handshake not finished */
 	struct pc_conn_list active;       /* identified; frames are read */
-	struct pc_conn_list draining;     /* answering a last error, then closed */
+	struct pc_conn_list draining;     /* answering what was read, then close_notify */
 	struct pc_conn_list closed;       /* freed by the janitor's next reaping */
 	int n_conns;
 	int n_handshaking;                /* the length of handshake */
 	bool global_paused;
-	bool shutting_down;               /* a signal came: accept and read nothing more */
+	bool shutting_down;               /* a signal came: the drain window (PROTOCOL.md) */
+	int64_t drain_until_us;           /* monotonic end of the drain window */
+	bool saying_goodbye;              /* the window is over: close_notify, then exit */
+	int64_t exit_by_us;               /* monotonic: leave the loop even if not all is answered */
 	uint64_t next_conn_id;
 };
 

@@ -37,6 +37,7 @@ const struct pc_db_statement pc_writer_statements[] = {
 const int pc_writer_nstatements = 1;
 
 static const Oid int4_type[1] = { PC_OID_INT4 };
+static const Oid lookup_types[PC_LOOKUP_NPARAMS] = { PC_OID_TEXT, PC_OID_TEXT, PC_OID_TEXT_ARRAY };
 
 const struct pc_db_statement pc_control_statements[] = {
 	{ PC_STMT_LOAD_ALLIANCES,
@@ -49,8 +50,11 @@ const struct pc_db_statement pc_control_statements[] = {
 	  " coalesce(pc_us(revoked_at), 9223372036854775807) FROM merchant_keys",
 	  0, NULL },
 	{ PC_STMT_EXPIRE_HOLDS, "SELECT pc_expire_holds($1)", 1, int4_type },
+	/* LOOKUP (lookup.c): the same columns as PC_STMT_RECORD_BATCH */
+	{ PC_STMT_LOOKUP, "SELECT * FROM pc_lookup_entries($1, $2, $3)", PC_LOOKUP_NPARAMS,
+	  lookup_types },
 };
-const int pc_control_nstatements = 4;
+const int pc_control_nstatements = 5;
 
 const char *const pc_control_setup[] = { "LISTEN pc_keys" };
 const int pc_control_nsetup = 1;

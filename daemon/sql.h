@@ -10,8 +10,11 @@
 #define PC_STMT_LOAD_MERCHANTS "pc_load_merchants"
 #define PC_STMT_LOAD_KEYS "pc_load_keys"
 #define PC_STMT_EXPIRE_HOLDS "pc_expire_holds"
+#define PC_STMT_LOOKUP "pc_lookup_entries"   /* alliance, merchant, event ids */
+#define PC_LOOKUP_NPARAMS 3
 
-/* Result columns of PC_STMT_RECORD_BATCH (pc_record_batch), in order: one row per
+/* Result columns of PC_STMT_RECORD_BATCH (pc_record_batch) and of PC_STMT_LOOKUP
+ * (pc_lookup_entries, index: the place in its id array), in order: one row per
  * event of the batch (index 1..n), then context rows (index 0): the other entries
  * of the receipt trees its rows belong to. */
 enum pc_record_batch_col {

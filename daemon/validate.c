@@ -163,7 +163,9 @@ bool pc_validate(struct pc_request *r, const struct pc_keys *keys, int64_t now_u
 	pc_code code;
 	Pointclear__V1__SignedEvent *env = pc_signed_event_unpack(r->envelope, r->envelope_len, &code);
 	if (!env)
-		return refuse(r, code, "the envelope is not a SignedEvent");
+		return refuse(r, code, code == CODE(NON_CANONICAL)
+		                       ? "the envelope is not in canonical encoding"
+		                       : "the envelope is not a SignedEvent");
 
 	bool ok = false;
 	const struct pc_key_info *key;

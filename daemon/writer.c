@@ -5,13 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <pointclear/leaf.h>
-
 #include "batching.h"
 #include "latency.h"
 #include "log.h"
 #include "pgarray.h"
 #include "receipt.h"
+#include "rowtree.h"
 #include "sql.h"
 #include "stats_line.h"   /* the bench parses this line: one format for both */
 
@@ -100,101 +99,6 @@ static void build_params(struct batch *b, struct pc_pgarray *p)
 #define COL(c) PQgetvalue(res, row, (c))
 #define NUL(c) PQgetisnull(res, row, (c))
 
-/* The trees one batch's receipts belong to: this batch's own, and those of the
- * earlier entries it replays. */
-struct trees {
-	struct pc_receipt_tree **t;
-	int n, cap;
-	int last;   /* rows of one tree come together: look there first */
-};
-
-static struct pc_receipt_tree *tree_for(struct trees *ts, const char *alliance, uint64_t first,
-                                        size_t size)
-{
-	if (ts->n > 0 && pc_receipt_tree_is(ts->t[ts->last], alliance, first, size))
-		return ts->t[ts->last];
-	for (int i = 0; i < ts->n; i++)
-		if (pc_receipt_tree_is(ts->t[i], alliance, first, size)) {
-			ts->last = i;
-			return ts->t[i];
-		}
-	if (ts->n == ts->cap) {
-		ts->cap = ts->cap ? 2 * ts->cap : 16;
-		ts->t = realloc(ts->t, (size_t)ts->cap * sizeof *ts->t);
-		if (!ts->t)
-			fatal("writer: realloc");
-	}
-	ts->last = ts->n;
-	return ts->t[ts->n++] = pc_receipt_tree_new(alliance, first, size);
-}
-
-/* The leaf hash of an entry this batch recorded (PROTOCOL.md, "Leaf"): over the
- * bytes the request holds, which are those the database stored, and the decision
- * as returned. */
-static void hash_new_leaf(uint8_t out[PC_HASH_SIZE], const struct pc_recorded *rec,
-                          const struct pc_request *r)
-{
-	struct pc_leaf leaf = {
-		.alliance_id = rec->alliance,
-		.sequence = rec->sequence,
-		.accepted_at_us = rec->accepted_at_us,
-		.envelope = r->envelope,
-		.envelope_len = r->envelope_len,
-		.decision = {
-			.status = (uint8_t)rec->status,
-			.code = (uint16_t)rec->code,
-			.balance = rec->balance,
-			.available = rec->available,
-			.amount = rec->applied,
-			.remaining = rec->remaining,
-			.hold_expires_at_us = rec->hold_expires_at_us,
-		},
-	};
-	if (pc_leaf_hash(out, &leaf) != 0)
-		fatalx("writer: entry %s/%llu has no leaf", rec->alliance,
-		       (unsigned long long)rec->sequence);
-}
-
-/* A row's entry into its tree, which it returns: an answer row speaks of its
- * request's event, a context row (index 0) names its own. A new entry's leaf
- * hash (disposition 1) is hashed here; a replay's and a context row's come with
- * the row. */
-static struct pc_receipt_tree *place_row(struct trees *ts, const PGresult *res, int row,
-                                         const struct pc_request *r, int disposition)
-{
-	bool is_new = r && disposition == 1;
-	if ((is_new ? !NUL(PC_COL_LEAF_HASH) : PQgetlength(res, row, PC_COL_LEAF_HASH) != 32) ||
-	    NUL(PC_COL_TREE_FIRST) || NUL(PC_COL_TREE_SIZE))
-		fatalx("writer: row %d has no tree, or a leaf hash it should not have", row);
-	uint8_t leaf_hash[PC_HASH_SIZE];
-	struct pc_recorded rec = {
-		.alliance = r ? r->row.alliance : COL(PC_COL_CTX_ALLIANCE),
-		.merchant = r ? r->row.merchant : COL(PC_COL_CTX_MERCHANT),
-		.event_id = r ? r->row.event_id : COL(PC_COL_CTX_EVENT),
-		.sequence = (uint64_t)pc_pg_int8(COL(PC_COL_SEQ)),
-		.leaf_hash = is_new ? leaf_hash : (const uint8_t *)COL(PC_COL_LEAF_HASH),
-		.accepted_at_us = pc_pg_int8(COL(PC_COL_ACCEPTED_US)),
-		.status = pc_pg_int2(COL(PC_COL_STATUS)),
-		.code = pc_pg_int2(COL(PC_COL_CODE)),
-		.balance = pc_pg_int8(COL(PC_COL_BALANCE)),
-		.available = pc_pg_int8(COL(PC_COL_AVAILABLE)),
-		.applied = pc_pg_int8(COL(PC_COL_APPLIED)),
-		.remaining = pc_pg_int8(COL(PC_COL_REMAINING)),
-		.hold_expires_at_us = pc_pg_int8(COL(PC_COL_HOLD_EXPIRES_US)),
-	};
-	if (is_new)
-		hash_new_leaf(leaf_hash, &rec, r);
-	int size = pc_pg_int4(COL(PC_COL_TREE_SIZE));
-	if (size < 1)
-		fatalx("writer: row %d names a tree of %d entries", row, size);
-	struct pc_receipt_tree *t =
-		tree_for(ts, rec.alliance, (uint64_t)pc_pg_int8(COL(PC_COL_TREE_FIRST)), (size_t)size);
-	if (pc_receipt_tree_set(t, &rec) != 0)
-		fatalx("writer: entry %s/%llu does not fit its receipt tree", rec.alliance,
-		       (unsigned long long)rec.sequence);
-	return t;
-}
-
 /* t: the sealed tree of a recorded or replayed event's receipt, else NULL. */
 static void answer_row(struct pc_writer *w, const struct pc_receipt_tree *t, const PGresult *res,
                        int row, struct pc_request *r)
@@ -220,7 +124,7 @@ static void answer_row(struct pc_writer *w, const struct pc_receipt_tree *t, con
 static void answer_batch(struct pc_writer *w, struct batch *b, const PGresult *res)
 {
 	int rows = PQntuples(res);
-	struct trees ts = { 0 };
+	struct pc_row_trees ts = { 0 };
 	/* tree_of[i]: the tree of event i + 1's receipt, NULL when it gets none */
 	struct pc_receipt_tree **tree_of = calloc((size_t)b->n, sizeof *tree_of);
 	int *row_of = malloc((size_t)b->n * sizeof *row_of);
@@ -238,8 +142,14 @@ static void answer_batch(struct pc_writer *w, struct batch *b, const PGresult *r
 		if (idx > 0)
 			row_of[idx - 1] = row;
 		if (idx == 0 || disposition == 1 || disposition == 2) {
+			struct pc_row_entry e;
+			if (idx > 0) {
+				const struct pc_request *r = b->reqs[idx - 1];
+				e = (struct pc_row_entry){ r->row.alliance, r->row.merchant, r->row.event_id,
+				                           r->envelope, r->envelope_len };
+			}
 			struct pc_receipt_tree *t =
-				place_row(&ts, res, row, idx > 0 ? b->reqs[idx - 1] : NULL, disposition);
+				pc_row_trees_place(&ts, res, row, idx > 0 ? &e : NULL, disposition);
 			if (idx > 0)
 				tree_of[idx - 1] = t;
 		}
@@ -247,16 +157,12 @@ static void answer_batch(struct pc_writer *w, struct batch *b, const PGresult *r
 	for (int i = 0; i < b->n; i++)
 		if (row_of[i] < 0)
 			fatalx("writer: event %d of the batch has no result row", i + 1);
-	for (int i = 0; i < ts.n; i++)
-		if (pc_receipt_tree_seal(ts.t[i]) != 0)
-			fatalx("writer: a receipt tree of this batch misses entries");
+	pc_row_trees_seal(&ts);
 	for (int i = 0; i < b->n; i++) {
 		answer_row(w, tree_of[i], res, row_of[i], b->reqs[i]);
 		b->reqs[i] = NULL;
 	}
-	for (int i = 0; i < ts.n; i++)
-		pc_receipt_tree_free(ts.t[i]);
-	free(ts.t);
+	pc_row_trees_free(&ts);
 	free(tree_of);
 	free(row_of);
 }
@@ -452,6 +358,19 @@ void pc_writer_db_lost(struct pc_writer *w)
 		TAILQ_REMOVE(&w->queue, r, stage_link);
 		w->queued--;
 		answer_failure(w, r, PC_BATCH_UNAVAILABLE);
+	}
+}
+
+void pc_writer_drop_unsent(struct pc_writer *w, const struct pc_outcome *o)
+{
+	struct pc_request *r, *next;
+	for (r = TAILQ_FIRST(&w->queue); r; r = next) {
+		next = TAILQ_NEXT(r, stage_link);
+		if (r->mono_sent_us != 0)
+			continue;   /* back from a failed batch: it goes out again */
+		TAILQ_REMOVE(&w->queue, r, stage_link);
+		w->queued--;
+		w->answer(w->answer_arg, r, o);
 	}
 }
 

@@ -20,6 +20,9 @@ void pc_writer_attach(struct pc_writer *w, struct pc_db *db);
 void pc_writer_enqueue(struct pc_writer *w, struct pc_request *r);
 void pc_writer_kick(struct pc_writer *w);        /* the database became ready */
 void pc_writer_db_lost(struct pc_writer *w);     /* answer what waits: retryable */
+/* Answers o to every queued request that was never in a batch (shutdown); those
+ * back from a failed batch stay and are sent again. */
+void pc_writer_drop_unsent(struct pc_writer *w, const struct pc_outcome *o);
 /* Logs one line of where the events its committed batches answered spent their
  * time since the last line, as p50/p99/p99.9 in ms: verify (frame complete to
  * verified), wait (verified to its batch sent), batch (sent to committed),

@@ -247,7 +247,7 @@ int harness_result_decode(struct harness_result *r, uint8_t type, uint64_t reque
 	r->request_id = request_id;
 	r->raw = body;
 	r->raw_len = body_len;
-	if (type == PC_MSG_SUBMIT_RESULT) {
+	if (type == PC_MSG_SUBMIT_RESULT || type == PC_MSG_LOOKUP_RESULT) {
 		r->res = pc_submit_result_unpack(body ? body : (const uint8_t *)"", body_len);
 		if (!r->res)
 			return -1;

@@ -6,7 +6,9 @@
  * key cache loaded by control.c from that database, submits signed events for
  * the identity a front end would have authenticated, and checks each outcome:
  * recorded, declined, replayed (the same receipt byte for byte), refused by
- * validation and refused as a conflict. Every receipt is checked with
+ * validation and refused as a conflict; then looks entries up (pc_core_lookup):
+ * found, byte for byte the replay's receipt, not found, another merchant's,
+ * malformed. Every receipt is checked with
  * libpcproto's pc_receipt_check against the operator's public key, while the
  * outcome is delivered, as a front end would before passing it on. */
 #include <stdarg.h>
@@ -37,7 +39,7 @@
 #define DECLINED POINTCLEAR__V1__STATUS__DECLINED
 #define C(x) POINTCLEAR__V1__CODE__##x
 
-#define MAX_REQUESTS 8
+#define MAX_REQUESTS 16
 
 /* What the front end kept of one outcome. */
 struct answer {
@@ -55,6 +57,7 @@ struct front {
 	struct event_base *base;
 	struct pc_core *core;
 	bool db_ready;
+	int lookups_answered;
 	struct answer answers[MAX_REQUESTS];   /* by request id */
 };
 
@@ -89,6 +92,13 @@ static void on_answer(void *cookie, uint64_t request_id, const struct pc_outcome
 	pc_receipt_body_free(body);
 	a->receipt = pc_pack(&rc.base, &a->receipt_len);
 	assert_non_null(a->receipt);
+}
+
+static void on_answer_lookup(void *cookie, uint64_t request_id, const struct pc_outcome *o)
+{
+	struct front *f = cookie;
+	f->lookups_answered++;
+	on_answer(cookie, request_id, o);
 }
 
 static void on_released(void *arg)
@@ -127,7 +137,7 @@ static struct front *front_start(struct harness *h)
 	assert_int_equal(pc_receipt_load_key(path), 0);
 	f->base = event_base_new();
 	assert_non_null(f->base);
-	struct pc_core_hooks hooks = { on_answer, on_released, f };
+	struct pc_core_hooks hooks = { on_answer, on_answer_lookup, on_released, f };
 	f->core = pc_core_new(f->base, &cfg, &hooks);
 	struct pc_control_hooks ch = { NULL, on_first_keys, f };
 	pc_control_start(f->base, &cfg, &ch);
@@ -218,6 +228,46 @@ static void test_core_direct(void **state)
 	assert_int_equal(harness_balance(h, "m000001"), 100);
 	harness_check_books(h);
 
+	/* round three: lookups, answered through answer_lookup, recording nothing */
+	struct pc_identity shop = { HARNESS_ALLIANCE, "" };
+	snprintf(shop.merchant, sizeof shop.merchant, "%s", harness_merchant_ids[1]);
+	struct pc_core_client *other_cl = pc_core_client_new(f->core, &shop, f);
+	pc_core_lookup(cl, 6, "direct-1");
+	pc_core_lookup(cl, 7, "direct-2");
+	pc_core_lookup(cl, 8, "direct-9");
+	pc_core_lookup(other_cl, 9, "direct-1");   /* cafe's id, asked by another merchant */
+	pc_core_lookup(cl, 10, "");
+	pc_core_lookup(cl, 11, "e 1");
+	assert_int_equal(f->lookups_answered, 0);   /* nothing answers inside pc_core_lookup */
+	run_until_answered(f);
+	assert_int_equal(f->lookups_answered, 6);
+
+	expect(&f->answers[6], REPLAYED, C(OK), APPROVED);
+	assert_int_equal(f->answers[6].receipt_len, f->answers[1].receipt_len);
+	assert_memory_equal(f->answers[6].receipt, f->answers[1].receipt, f->answers[1].receipt_len);
+	expect(&f->answers[7], REPLAYED, C(INSUFFICIENT_POINTS), DECLINED);
+	assert_int_equal(f->answers[7].receipt_len, f->answers[2].receipt_len);
+	assert_memory_equal(f->answers[7].receipt, f->answers[2].receipt, f->answers[2].receipt_len);
+	expect(&f->answers[8], REJECTED, C(NOT_FOUND), 0);
+	assert_null(f->answers[8].receipt);
+	expect(&f->answers[9], REJECTED, C(NOT_FOUND), 0);
+	expect(&f->answers[10], REJECTED, C(MISSING_FIELD), 0);
+	expect(&f->answers[11], REJECTED, C(INVALID_FIELD), 0);
+	assert_int_equal(harness_ledger_count(h), 2);
+
+	/* round four: a shutdown answers what was not started SHUTTING_DOWN */
+	size_t late_len;
+	uint8_t *late = harness_signed_earn(h, "cafe", "direct-4", "m000001", 7, &late_len);
+	pc_core_shutdown(f->core);
+	assert_true(pc_core_stopping(f->core));
+	pc_core_submit(cl, 12, late, late_len);
+	pc_core_lookup(cl, 13, "direct-1");
+	run_until_answered(f);
+	expect(&f->answers[12], POINTCLEAR__V1__DISPOSITION__RETRYABLE, C(SHUTTING_DOWN), 0);
+	expect(&f->answers[13], POINTCLEAR__V1__DISPOSITION__RETRYABLE, C(SHUTTING_DOWN), 0);
+	assert_int_equal(harness_ledger_count(h), 2);
+
+	pc_core_client_free(other_cl);
 	pc_core_client_free(cl);
 	harness_event_free(rd);
 	front_stop(f);

@@ -150,7 +150,7 @@ static void start_core(void (*answer)(void *, uint64_t, const struct pc_outcome 
 {
 	base = event_base_new();
 	assert_non_null(base);
-	struct pc_core_hooks hooks = { answer, on_released, NULL };
+	struct pc_core_hooks hooks = { .answer = answer, .answer_lookup = answer, .released = on_released };
 	core = pc_core_new(base, &cfg, &hooks);
 }
 
