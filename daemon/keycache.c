@@ -178,7 +178,7 @@ const struct pc_device_info *pc_keys_device(const struct pc_keys *k, const char 
                                             const char *key_id)
 {
 	struct pc_device_info probe;
-	if (!k || strlen(alliance) >= sizeof probe.alliance || strlen(key_id) >= sizeof probe.key_id)
+	if (!k || k->n_devices == 0 || strlen(alliance) >= sizeof probe.alliance || strlen(key_id) >= sizeof probe.key_id)
 		return NULL;
 	strcpy(probe.alliance, alliance);
 	strcpy(probe.key_id, key_id);
