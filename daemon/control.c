@@ -38,6 +38,8 @@ static void add_alliances(const PGresult *res)
 		copy_text(a.currency, sizeof a.currency, PQgetvalue(res, i, 1));
 		a.window_future_us = strtoll(PQgetvalue(res, i, 2), NULL, 10) * 1000000;
 		a.window_past_us = strtoll(PQgetvalue(res, i, 3), NULL, 10) * 1000000;
+		a.consent = !PQgetisnull(res, i, 5);
+		a.consent_threshold = a.consent ? strtoll(PQgetvalue(res, i, 5), NULL, 10) : 0;
 		const char *pem = PQgetvalue(res, i, 4);
 		BIO *bio = BIO_new_mem_buf(pem, -1);
 		a.ca = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
@@ -95,6 +97,20 @@ static void add_keys(const PGresult *res)
 	}
 }
 
+static void add_devices(const PGresult *res)
+{
+	for (int i = 0; i < PQntuples(res); i++) {
+		struct pc_device_info d = { 0 };
+		copy_text(d.alliance, sizeof d.alliance, PQgetvalue(res, i, 0));
+		copy_text(d.key_id, sizeof d.key_id, PQgetvalue(res, i, 1));
+		copy_text(d.member, sizeof d.member, PQgetvalue(res, i, 2));
+		if (unhex(d.pk, sizeof d.pk, PQgetvalue(res, i, 3)) < 0)
+			continue;
+		d.revoked_at_us = strtoll(PQgetvalue(res, i, 4), NULL, 10);
+		pc_keys_add_device(building, &d);
+	}
+}
+
 static void publish(void)
 {
 	pc_keys_seal(building);
@@ -129,7 +145,8 @@ static void on_load_step(void *arg, enum pc_db_outcome outcome, const PGresult *
 	switch (load_step++) {
 	case 0: add_alliances(res); break;
 	case 1: add_merchants(res); break;
-	case 2: add_keys(res); publish(); break;
+	case 2: add_keys(res); break;
+	case 3: add_devices(res); publish(); break;
 	}
 }
 
@@ -145,8 +162,8 @@ void pc_control_reload(void)
 	loading = true;
 	load_step = 0;
 	static const char *const steps[] = { PC_STMT_LOAD_ALLIANCES, PC_STMT_LOAD_MERCHANTS,
-	                                     PC_STMT_LOAD_KEYS };
-	for (int i = 0; i < 3; i++) {
+	                                     PC_STMT_LOAD_KEYS, PC_STMT_LOAD_DEVICES };
+	for (int i = 0; i < 4; i++) {
 		if (pc_db_send_prepared(control_db, steps[i], 0, NULL, NULL, NULL, 0,
 		                        on_load_step, NULL) < 0) {
 			if (building)

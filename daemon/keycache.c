@@ -16,6 +16,8 @@ struct pc_keys {
 	int n_merchants, cap_merchants;
 	struct pc_key_info *keys;
 	int n_keys, cap_keys;
+	struct pc_device_info *devices;
+	int n_devices, cap_devices;
 };
 
 static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -58,6 +60,12 @@ void pc_keys_add_key(struct pc_keys *k, const struct pc_key_info *key)
 	k->keys[k->n_keys++] = *key;
 }
 
+void pc_keys_add_device(struct pc_keys *k, const struct pc_device_info *d)
+{
+	GROW(k->devices, k->n_devices, k->cap_devices);
+	k->devices[k->n_devices++] = *d;
+}
+
 static int cmp_alliance(const void *a, const void *b)
 {
 	return strcmp(((const struct pc_alliance_info *)a)->id, ((const struct pc_alliance_info *)b)->id);
@@ -77,8 +85,17 @@ static int cmp_key(const void *a, const void *b)
 	return c ? c : strcmp(x->key_id, y->key_id);
 }
 
+static int cmp_device(const void *a, const void *b)
+{
+	const struct pc_device_info *x = a, *y = b;
+	int c = strcmp(x->alliance, y->alliance);
+	return c ? c : strcmp(x->key_id, y->key_id);
+}
+
 void pc_keys_seal(struct pc_keys *k)
 {
+	if (k->n_devices)
+		qsort(k->devices, (size_t)k->n_devices, sizeof *k->devices, cmp_device);
 	if (k->n_alliances)
 		qsort(k->alliances, (size_t)k->n_alliances, sizeof *k->alliances, cmp_alliance);
 	if (k->n_merchants)
@@ -96,6 +113,7 @@ static void keys_free(struct pc_keys *k)
 	free(k->alliances);
 	free(k->merchants);
 	free(k->keys);
+	free(k->devices);
 	free(k);
 }
 
@@ -154,6 +172,17 @@ const struct pc_key_info *pc_keys_key(const struct pc_keys *k, const char *allia
 	strcpy(probe.alliance, alliance);
 	strcpy(probe.key_id, key_id);
 	return bsearch(&probe, k->keys, (size_t)k->n_keys, sizeof probe, cmp_key);
+}
+
+const struct pc_device_info *pc_keys_device(const struct pc_keys *k, const char *alliance,
+                                            const char *key_id)
+{
+	struct pc_device_info probe;
+	if (!k || k->n_devices == 0 || strlen(alliance) >= sizeof probe.alliance || strlen(key_id) >= sizeof probe.key_id)
+		return NULL;
+	strcpy(probe.alliance, alliance);
+	strcpy(probe.key_id, key_id);
+	return bsearch(&probe, k->devices, (size_t)k->n_devices, sizeof probe, cmp_device);
 }
 
 int pc_keys_alliance_count(const struct pc_keys *k)

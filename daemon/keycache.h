@@ -1,4 +1,5 @@
-/* keycache.h - what the daemon knows of alliances, merchants and their keys.
+/* keycache.h - what the daemon knows of alliances, merchants and their keys,
+ * and of members' device keys.
  *
  * An immutable snapshot, rebuilt from the database on start, on NOTIFY pc_keys
  * and periodically, and swapped in whole. Worker threads acquire a reference for
@@ -21,6 +22,10 @@ struct pc_alliance_info {
 	int64_t window_past_us;
 	X509 *ca;                 /* owned by the snapshot */
 	char *ca_pem;
+	/* with consent: REDEEM and HOLD above consent_threshold points need the
+	 * member's authorization (zeroed: none ever does) */
+	bool consent;
+	int64_t consent_threshold;
 };
 
 struct pc_merchant_info {
@@ -38,6 +43,15 @@ struct pc_key_info {
 	int64_t revoked_at_us;    /* INT64_MAX: not revoked */
 };
 
+/* A member's device key (not revoked when loaded): it signs their authorizations. */
+struct pc_device_info {
+	char alliance[65];
+	char key_id[17];
+	char member[65];
+	uint8_t pk[32];
+	int64_t revoked_at_us;    /* INT64_MAX: not revoked */
+};
+
 struct pc_keys;   /* the snapshot */
 
 /* Building a snapshot (loop thread). Entries may be added in any order. */
@@ -45,6 +59,7 @@ struct pc_keys *pc_keys_new(void);
 int pc_keys_add_alliance(struct pc_keys *k, const struct pc_alliance_info *a);  /* takes a->ca, a->ca_pem */
 void pc_keys_add_merchant(struct pc_keys *k, const struct pc_merchant_info *m);
 void pc_keys_add_key(struct pc_keys *k, const struct pc_key_info *key);
+void pc_keys_add_device(struct pc_keys *k, const struct pc_device_info *d);
 void pc_keys_seal(struct pc_keys *k);   /* sorts; lookups only after this */
 
 /* The current snapshot: publish (takes the caller's reference), acquire, release. */
@@ -57,6 +72,8 @@ const struct pc_merchant_info *pc_keys_merchant(const struct pc_keys *k, const c
                                                 const char *merchant);
 const struct pc_key_info *pc_keys_key(const struct pc_keys *k, const char *alliance,
                                       const char *key_id);
+const struct pc_device_info *pc_keys_device(const struct pc_keys *k, const char *alliance,
+                                            const char *key_id);
 int pc_keys_alliance_count(const struct pc_keys *k);
 const struct pc_alliance_info *pc_keys_alliance_at(const struct pc_keys *k, int i);
 

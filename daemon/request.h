@@ -39,6 +39,11 @@ struct pc_event_row {
 	const char *reason, *beneficiary, *channel, *campaign, *code, *currency;
 	int64_t touch_time_us;
 	uint8_t payload_hash[32];
+	/* the member authorization the worker verified, when has_auth */
+	bool has_auth;
+	char auth_key[17];
+	uint8_t auth_nonce[16];
+	int64_t auth_expires_us;
 };
 
 struct pc_core_client;

@@ -10,6 +10,11 @@
 
 #define CODE(x) POINTCLEAR__V1__CODE__##x
 
+/* How far ahead of the clearing house's clock an authorization may expire: it
+ * is meant for the payment at hand, not as a standing order (PROTOCOL.md,
+ * "Member authorization"). */
+#define PC_AUTH_MAX_LIFETIME_US (3600LL * 1000000)
+
 static bool refuse(struct pc_request *r, pc_code code, const char *message)
 {
 	r->code = code;
@@ -158,6 +163,68 @@ static bool body_ok(struct pc_request *r, const Pointclear__V1__Event *ev,
 	}
 }
 
+/* The member's authorization of a REDEEM or HOLD (row filled by body_ok). A key
+ * that is unknown, revoked or another member's is one answer, INVALID, whether
+ * or not the member exists; the names are compared only once the signature
+ * holds, so MISMATCH is never said of bytes the member did not sign. */
+static bool authorization_ok(struct pc_request *r, const Pointclear__V1__SignedAuthorization *sa,
+                             const struct pc_keys *keys, int64_t now_us)
+{
+	struct pc_event_row *row = &r->row;
+	if (sa->signature.len != PC_SIG_SIZE || sa->body.len == 0)
+		return refuse(r, CODE(MEMBER_AUTH_INVALID), "member authorization is malformed");
+	const struct pc_device_info *dev = pc_keys_device(keys, row->alliance, sa->key_id);
+	if (!dev || strcmp(dev->member, row->member) != 0 || dev->revoked_at_us <= now_us)
+		return refuse(r, CODE(MEMBER_AUTH_INVALID), "no such device key for this member");
+	if (!pc_verify(sa->signature.data, PC_MEMBER_AUTH_PAYLOAD_TYPE, sa->body.data, sa->body.len,
+	               dev->pk))
+		return refuse(r, CODE(MEMBER_AUTH_INVALID), "member authorization signature does not verify");
+	pc_code code;
+	Pointclear__V1__MemberAuthorization *ma =
+		pc_member_authorization_unpack(sa->body.data, sa->body.len, &code);
+	if (!ma)
+		return refuse(r, code, "member authorization body is malformed");
+	bool ok = false;
+	if (ma->nonce.len != sizeof row->auth_nonce)
+		refuse(r, CODE(MEMBER_AUTH_INVALID), "member authorization nonce must be 16 bytes");
+	else if (strcmp(ma->alliance_id, row->alliance) != 0 || strcmp(ma->member_id, row->member) != 0 ||
+	         strcmp(ma->merchant_id, row->merchant) != 0)
+		refuse(r, CODE(MEMBER_AUTH_MISMATCH), "member authorization names another alliance, member or merchant");
+	else if (now_us > ma->expires_at_us)
+		refuse(r, CODE(MEMBER_AUTH_EXPIRED), "member authorization has expired");
+	else if (ma->expires_at_us - now_us > PC_AUTH_MAX_LIFETIME_US)
+		refuse(r, CODE(MEMBER_AUTH_EXPIRED), "member authorization expires more than an hour ahead");
+	else if (row->amount > ma->max_points)
+		refuse(r, CODE(MEMBER_AUTH_EXCEEDED), "points exceed the member authorization's maximum");
+	else
+		ok = true;
+	if (ok) {
+		row->has_auth = true;
+		memcpy(row->auth_key, dev->key_id, sizeof row->auth_key);
+		memcpy(row->auth_nonce, ma->nonce.data, sizeof row->auth_nonce);
+		row->auth_expires_us = ma->expires_at_us;
+	}
+	pc_member_authorization_free(ma);
+	return ok;
+}
+
+/* The alliance's consent policy. Required and absent is answered before the
+ * database looks for the member: a merchant without the member's consent cannot
+ * tell a known member from an unknown one. */
+static bool consent_ok(struct pc_request *r, const Pointclear__V1__Event *ev,
+                       const struct pc_alliance_info *al, const struct pc_keys *keys,
+                       int64_t now_us)
+{
+	bool spends = r->row.kind == PC_EVENT_REDEEM || r->row.kind == PC_EVENT_HOLD;
+	if (ev->authorization && !spends)
+		return refuse(r, CODE(INVALID_FIELD), "only REDEEM and HOLD carry a member authorization");
+	if (ev->authorization)
+		return authorization_ok(r, ev->authorization, keys, now_us);
+	if (spends && al->consent && r->row.amount > al->consent_threshold)
+		return refuse(r, CODE(MEMBER_AUTH_REQUIRED), "the alliance requires the member's authorization");
+	return true;
+}
+
 bool pc_validate(struct pc_request *r, const struct pc_keys *keys, int64_t now_us)
 {
 	pc_code code;
@@ -239,5 +306,5 @@ out:
 	row->store = ev->store_id;
 	row->terminal = ev->terminal_id;
 	row->ref_seq = -1;
-	return body_ok(r, ev, keys, al);
+	return body_ok(r, ev, keys, al) && consent_ok(r, ev, al, keys, now_us);
 }

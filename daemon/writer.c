@@ -45,15 +45,21 @@ static void answer_failure(struct pc_writer *w, struct pc_request *r, enum pc_ba
 	w->answer(w->answer_arg, r, &o);
 }
 
-/* The 22 parameter arrays of one batch, in pc_record_batch's order. */
+/* The 25 parameter arrays of one batch, in pc_record_batch's order. The last
+ * three, the member authorizations, are left NULL (buf NULL) when no event of
+ * the batch carries one: the batch SQL then skips them altogether. */
 static void build_params(struct batch *b, struct pc_pgarray *p)
 {
 	static const uint32_t elem[PC_RECORD_BATCH_NPARAMS] = {
 		PC_OID_TEXT, PC_OID_TEXT, PC_OID_TEXT, PC_OID_TEXT, PC_OID_INT2, PC_OID_BYTEA,
 		PC_OID_BYTEA, PC_OID_TIMESTAMPTZ, PC_OID_TEXT, PC_OID_TEXT, PC_OID_TEXT, PC_OID_INT8,
 		PC_OID_TEXT, PC_OID_INT8, PC_OID_INT4, PC_OID_TEXT, PC_OID_TEXT, PC_OID_TEXT,
-		PC_OID_TEXT, PC_OID_TEXT, PC_OID_TIMESTAMPTZ, PC_OID_TEXT,
+		PC_OID_TEXT, PC_OID_TEXT, PC_OID_TIMESTAMPTZ, PC_OID_TEXT, PC_OID_TEXT, PC_OID_BYTEA,
+		PC_OID_INT8,
 	};
+	bool any_auth = false;
+	for (int i = 0; i < b->n && !any_auth; i++)
+		any_auth = b->reqs[i]->row.has_auth;
 	for (int i = 0; i < PC_RECORD_BATCH_NPARAMS; i++)
 		pc_pgarray_init(&p[i], elem[i]);
 	for (int i = 0; i < b->n; i++) {
@@ -91,9 +97,23 @@ static void build_params(struct batch *b, struct pc_pgarray *p)
 		else
 			pc_pgarray_null(&p[20]);
 		pc_pgarray_text(&p[21], row->currency);
+		if (!any_auth)
+			continue;
+		if (row->has_auth) {
+			pc_pgarray_text(&p[22], row->auth_key);
+			pc_pgarray_bytes(&p[23], row->auth_nonce, sizeof row->auth_nonce);
+			pc_pgarray_int8(&p[24], row->auth_expires_us);
+		} else {
+			pc_pgarray_null(&p[22]);
+			pc_pgarray_null(&p[23]);
+			pc_pgarray_null(&p[24]);
+		}
 	}
 	for (int i = 0; i < PC_RECORD_BATCH_NPARAMS; i++)
-		pc_pgarray_finish(&p[i]);
+		if (i < 22 || any_auth)
+			pc_pgarray_finish(&p[i]);
+		else
+			pc_pgarray_free(&p[i]);   /* sent as NULL */
 }
 
 #define COL(c) PQgetvalue(res, row, (c))

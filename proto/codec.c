@@ -369,6 +369,47 @@ void pc_lookup_free(Pointclear__V1__Lookup *m)
 	free_bounded(m != NULL ? &m->base : NULL);
 }
 
+/* Any verdict but OK is MEMBER_AUTH_INVALID: to the daemon a malformed
+ * authorization is one that does not verify. */
+static ProtobufCMessage *auth_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
+                                     size_t len, pc_code *code)
+{
+	ProtobufCMessage *m = unpack_bounded(desc, buf, len);
+	pc_code verdict = canonical_verdict(m, buf, len, POINTCLEAR__V1__CODE__MEMBER_AUTH_INVALID);
+
+	if (verdict != POINTCLEAR__V1__CODE__OK) {
+		set_code(code, POINTCLEAR__V1__CODE__MEMBER_AUTH_INVALID);
+		free_bounded(m);
+		return NULL;
+	}
+	set_code(code, verdict);
+	return m;
+}
+
+Pointclear__V1__SignedAuthorization *pc_signed_authorization_unpack(const uint8_t *buf,
+                                                                    size_t len, pc_code *code)
+{
+	return (Pointclear__V1__SignedAuthorization *)
+		auth_unpack(&pointclear__v1__signed_authorization__descriptor, buf, len, code);
+}
+
+void pc_signed_authorization_free(Pointclear__V1__SignedAuthorization *m)
+{
+	free_bounded(m != NULL ? &m->base : NULL);
+}
+
+Pointclear__V1__MemberAuthorization *pc_member_authorization_unpack(const uint8_t *buf,
+                                                                    size_t len, pc_code *code)
+{
+	return (Pointclear__V1__MemberAuthorization *)
+		auth_unpack(&pointclear__v1__member_authorization__descriptor, buf, len, code);
+}
+
+void pc_member_authorization_free(Pointclear__V1__MemberAuthorization *m)
+{
+	free_bounded(m != NULL ? &m->base : NULL);
+}
+
 Pointclear__V1__SubmitResult *pc_submit_result_unpack(const uint8_t *buf, size_t len)
 {
 	return (Pointclear__V1__SubmitResult *)
@@ -521,6 +562,18 @@ const char *pc_code_message(pc_code code)
 		return "the clearing house is shutting down; resend the same bytes later";
 	case POINTCLEAR__V1__CODE__INTERNAL:
 		return "the clearing house hit an internal error; resend the same bytes";
+	case POINTCLEAR__V1__CODE__MEMBER_AUTH_REQUIRED:
+		return "the alliance requires the member's authorization for this event";
+	case POINTCLEAR__V1__CODE__MEMBER_AUTH_INVALID:
+		return "the member authorization is malformed or not signed by a registered device key";
+	case POINTCLEAR__V1__CODE__MEMBER_AUTH_EXPIRED:
+		return "the member authorization has expired or lives longer than allowed";
+	case POINTCLEAR__V1__CODE__MEMBER_AUTH_MISMATCH:
+		return "the member authorization names another alliance, member or merchant";
+	case POINTCLEAR__V1__CODE__MEMBER_AUTH_EXCEEDED:
+		return "the event's points exceed the member authorization's maximum";
+	case POINTCLEAR__V1__CODE__MEMBER_AUTH_REUSED:
+		return "the member authorization was already used";
 	default:
 		return "unknown code";
 	}

@@ -20,6 +20,7 @@ enum {
 	F_CODE = 1 << 8,
 	F_TOUCH = 1 << 9,
 	F_CURRENCY = 1 << 10,
+	F_AUTH = 1 << 11,
 };
 
 static const struct {
@@ -28,8 +29,8 @@ static const struct {
 } kinds[PC_EVENT_NKINDS] = {
 	[PC_EVENT_NO_BODY] = {"none", 0},
 	[PC_EVENT_EARN] = {"earn", F_MEMBER | F_AMOUNT | F_REASON},
-	[PC_EVENT_REDEEM] = {"redeem", F_MEMBER | F_AMOUNT | F_REASON},
-	[PC_EVENT_HOLD] = {"hold", F_MEMBER | F_AMOUNT | F_DURATION},
+	[PC_EVENT_REDEEM] = {"redeem", F_MEMBER | F_AMOUNT | F_REASON | F_AUTH},
+	[PC_EVENT_HOLD] = {"hold", F_MEMBER | F_AMOUNT | F_DURATION | F_AUTH},
 	[PC_EVENT_CAPTURE] = {"capture", F_REF | F_AMOUNT},
 	[PC_EVENT_VOID] = {"void", F_REF},
 	[PC_EVENT_REVERSAL] = {"reversal", F_REF | F_AMOUNT | F_REASON},
@@ -85,7 +86,8 @@ static unsigned fields_set(const struct pc_event_desc *d)
 	       (r->by != PC_REF_NONE || set(r->event_id) || r->sequence != 0 ? F_REF : 0) |
 	       (set(d->beneficiary_id) ? F_BENEFICIARY : 0) | (set(d->channel) ? F_CHANNEL : 0) |
 	       (set(d->campaign_id) ? F_CAMPAIGN : 0) | (set(d->referral_code) ? F_CODE : 0) |
-	       (d->touch_time_us != 0 ? F_TOUCH : 0) | (set(d->currency) ? F_CURRENCY : 0);
+	       (d->touch_time_us != 0 ? F_TOUCH : 0) | (set(d->currency) ? F_CURRENCY : 0) |
+	       (d->authorization_len != 0 ? F_AUTH : 0);
 }
 
 /* The reference, or NULL when unset; an id and a sequence together say two things. */
@@ -214,6 +216,18 @@ int pc_event_msg_init(struct pc_event_msg *m, const struct pc_event_desc *d)
 	return PC_EB_OK;
 }
 
+static size_t varint_size(size_t n);
+
+static uint8_t *put_varint(uint8_t *p, size_t n)
+{
+	while (n >= 0x80) {
+		*p++ = (uint8_t)(n | 0x80);
+		n >>= 7;
+	}
+	*p++ = (uint8_t)n;
+	return p;
+}
+
 int pc_event_encode(const struct pc_event_desc *d, uint8_t *out, size_t cap, size_t *len)
 {
 	struct pc_event_msg m;
@@ -221,10 +235,33 @@ int pc_event_encode(const struct pc_event_desc *d, uint8_t *out, size_t cap, siz
 
 	if (rc != PC_EB_OK)
 		return rc;
-	*len = protobuf_c_message_get_packed_size(&m.event.base);
+	if (d->authorization_len == 0) {
+		*len = protobuf_c_message_get_packed_size(&m.event.base);
+		if (*len > cap)
+			return PC_EB_TOO_SMALL;
+		protobuf_c_message_pack(&m.event.base, out);
+		return PC_EB_OK;
+	}
+	/* Fields 1-6, then field 8 as given, then the body (10-17): protobuf-c packs
+	 * in field order and leaves empty fields out, so the header packed alone and
+	 * the body packed alone around the authorization are the canonical encoding
+	 * of the whole, without copying the authorization into a message. */
+	Pointclear__V1__Event head = m.event, body = m.event;
+	head.body_case = POINTCLEAR__V1__EVENT__BODY__NOT_SET;
+	body.alliance_id = body.merchant_id = body.event_id = "";
+	body.store_id = body.terminal_id = "";
+	body.event_time_us = 0;
+	size_t head_len = protobuf_c_message_get_packed_size(&head.base);
+	size_t body_len = protobuf_c_message_get_packed_size(&body.base);
+	*len = head_len + 1 + varint_size(d->authorization_len) + d->authorization_len + body_len;
 	if (*len > cap)
 		return PC_EB_TOO_SMALL;
-	protobuf_c_message_pack(&m.event.base, out);
+	uint8_t *p = out + protobuf_c_message_pack(&head.base, out);
+	*p++ = (8 << 3) | PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED;
+	p = put_varint(p, d->authorization_len);
+	memcpy(p, d->authorization, d->authorization_len);
+	p += d->authorization_len;
+	protobuf_c_message_pack(&body.base, p);
 	return PC_EB_OK;
 }
 
@@ -297,4 +334,46 @@ out:
 	if (err)
 		*err = rc;
 	return env;
+}
+
+uint8_t *pc_authorization_sign(const struct pc_authorization_desc *a,
+                               const uint8_t sk[PC_SK_SIZE], const char *key_id, size_t *len,
+                               int *err)
+{
+	Pointclear__V1__MemberAuthorization ma = POINTCLEAR__V1__MEMBER_AUTHORIZATION__INIT;
+	Pointclear__V1__SignedAuthorization sa = POINTCLEAR__V1__SIGNED_AUTHORIZATION__INIT;
+	uint8_t sig[PC_SIG_SIZE], *body = NULL, *out = NULL;
+	size_t body_len;
+	int rc = PC_EB_NOMEM;
+
+	ma.alliance_id = str(a->alliance_id);
+	ma.member_id = str(a->member_id);
+	ma.merchant_id = str(a->merchant_id);
+	ma.max_points = a->max_points;
+	ma.expires_at_us = a->expires_at_us;
+	ma.nonce.data = (uint8_t *)a->nonce;
+	ma.nonce.len = a->nonce != NULL ? a->nonce_len : 0;
+	body_len = protobuf_c_message_get_packed_size(&ma.base);
+	if (!(body = malloc(body_len + 1)))
+		goto out;
+	protobuf_c_message_pack(&ma.base, body);
+	if (pc_sign(sig, PC_MEMBER_AUTH_PAYLOAD_TYPE, body, body_len, sk) != 0) {
+		rc = PC_EB_SIGN;
+		goto out;
+	}
+	sa.body.data = body;
+	sa.body.len = body_len;
+	sa.key_id = str(key_id);
+	sa.signature.data = sig;
+	sa.signature.len = sizeof sig;
+	*len = protobuf_c_message_get_packed_size(&sa.base);
+	if ((out = malloc(*len + 1)) != NULL) {
+		protobuf_c_message_pack(&sa.base, out);
+		rc = PC_EB_OK;
+	}
+out:
+	free(body);
+	if (err)
+		*err = rc;
+	return out;
 }

@@ -183,10 +183,86 @@ out:
 	return rc;
 }
 
+static const char set_consent_usage[] =
+	"usage: pointclear alliance set-consent ALLIANCE --threshold N|off\n"
+	"  REDEEM and HOLD of more than N points must then carry the member's\n"
+	"  authorization (0: all of them); off: none need one. Daemons apply it when\n"
+	"  they reload their keys, at once (NOTIFY pc_keys).\n";
+
+static const char sql_set_consent[] =
+	"UPDATE alliances SET consent_threshold = $2::bigint WHERE alliance_id = $1";
+
+/* The alliance's member consent policy (PROTOCOL.md, "Member authorization"). */
+static int alliance_set_consent(struct pc_cli *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"threshold", required_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *threshold = NULL;
+	int64_t n;
+	struct db d;
+	PGresult *res;
+	int c, rc = 1;
+
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			threshold = optarg;
+			break;
+		case 'h':
+			return cli_usage(set_consent_usage, 0);
+		default:
+			return cli_bad_option(ctx, c, argv, set_consent_usage);
+		}
+	}
+	if (argc - optind != 1 || !threshold)
+		return cli_usage(set_consent_usage, 2);
+	if (!pc_id_valid(argv[optind]))
+		return cli_fail(ctx, "'%s' is not a valid alliance id", argv[optind]);
+	if (strcmp(threshold, "off") == 0)
+		threshold = NULL;   /* SQL NULL */
+	else if (cli_parse_i64(threshold, 0, INT64_MAX, &n) != 0)
+		return cli_fail(ctx, "--threshold '%s' is neither a number of points nor off", threshold);
+
+	const char *params[2] = { argv[optind], threshold };
+	if (db_open(&d, ctx->db) != 0)
+		return cli_fail(ctx, "%s", d.err);
+	if (db_begin(&d) != 0 || !(res = db_query(&d, sql_set_consent, 2, params))) {
+		db_rollback(&d);
+		cli_fail(ctx, "%s", d.err);
+		goto out;
+	}
+	if (strcmp(PQcmdTuples(res), "1") != 0) {
+		PQclear(res);
+		db_rollback(&d);
+		cli_fail(ctx, "no alliance %s", argv[optind]);
+		goto out;
+	}
+	PQclear(res);
+	if (db_exec(&d, sql_notify, 0, NULL) != 0 || db_commit(&d) != 0) {
+		db_rollback(&d);
+		cli_fail(ctx, "%s", d.err);
+		goto out;
+	}
+	if (threshold)
+		printf("alliance %s: REDEEM and HOLD above %s points need the member's authorization\n",
+		       argv[optind], threshold);
+	else
+		printf("alliance %s: no member authorization required\n", argv[optind]);
+	rc = 0;
+out:
+	db_close(&d);
+	return rc;
+}
+
 int cmd_alliance(struct pc_cli *ctx, int argc, char **argv)
 {
 	static const struct cli_verb verbs[] = {
 		{"create", alliance_create, "create an alliance, its CA and ledger head"},
+		{"set-consent", alliance_set_consent, "require members' authorization above a threshold"},
 	};
 
 	return cli_dispatch(ctx, "alliance", verbs, (int)(sizeof verbs / sizeof verbs[0]), argc,

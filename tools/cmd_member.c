@@ -272,6 +272,10 @@ int cmd_member(struct pc_cli *ctx, int argc, char **argv)
 {
 	static const struct cli_verb verbs[] = {
 		{"add", member_add, "enrol members"},
+		{"add-device", member_add_device, "register a member's device key"},
+		{"revoke-device", member_revoke_device, "revoke a member's device key"},
+		{"keygen", member_keygen, "make a device key, as a member's app would"},
+		{"authorize", member_authorize, "sign an authorization, as a member's app would"},
 	};
 
 	return cli_dispatch(ctx, "member", verbs, (int)(sizeof verbs / sizeof verbs[0]), argc,

@@ -28,6 +28,11 @@ int cmd_alliance(struct pc_cli *ctx, int argc, char **argv);
 int cmd_merchant(struct pc_cli *ctx, int argc, char **argv);
 int cmd_terms(struct pc_cli *ctx, int argc, char **argv);
 int cmd_member(struct pc_cli *ctx, int argc, char **argv);
+/* cmd_member_device.c: the member verbs of device keys and authorizations */
+int member_add_device(struct pc_cli *ctx, int argc, char **argv);
+int member_revoke_device(struct pc_cli *ctx, int argc, char **argv);
+int member_keygen(struct pc_cli *ctx, int argc, char **argv);
+int member_authorize(struct pc_cli *ctx, int argc, char **argv);
 int cmd_submit(struct pc_cli *ctx, int argc, char **argv);
 int cmd_lookup(struct pc_cli *ctx, int argc, char **argv);
 int cmd_balance(struct pc_cli *ctx, int argc, char **argv);

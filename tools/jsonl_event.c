@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <json-c/json.h>
+#include <sodium.h>
 
 #include "jsonl_event.h"
 
@@ -21,7 +22,10 @@ static const char *const common_fields[] = {
 	NULL,
 };
 static const char *const earn_fields[] = {"member", "points", "reason", NULL};
-static const char *const hold_fields[] = {"member", "points", "duration_s", NULL};
+static const char *const redeem_fields[] = {"member", "points", "reason", "authorization", NULL};
+static const char *const hold_fields[] = {
+	"member", "points", "duration_s", "authorization", NULL,
+};
 static const char *const capture_fields[] = {"hold", "hold_seq", "points", NULL};
 static const char *const void_fields[] = {"hold", "hold_seq", NULL};
 static const char *const reversal_fields[] = {
@@ -37,7 +41,7 @@ static const char *const purchase_fields[] = {
 /* The fields each kind takes beyond the common ones, NULL-terminated. */
 static const char *const *const kind_fields[PC_EVENT_NKINDS] = {
 	[PC_EVENT_EARN] = earn_fields,
-	[PC_EVENT_REDEEM] = earn_fields,
+	[PC_EVENT_REDEEM] = redeem_fields,
 	[PC_EVENT_HOLD] = hold_fields,
 	[PC_EVENT_CAPTURE] = capture_fields,
 	[PC_EVENT_VOID] = void_fields,
@@ -79,6 +83,34 @@ static int get_string(struct jsonl_event *je, json_object *obj, const char *key,
 	}
 	je->strings[je->nstrings++] = copy;
 	*out = copy;
+	return 0;
+}
+
+/* The member's authorization, as `pointclear member authorize` prints it: the
+ * SignedAuthorization in hex, carried as given (the daemon judges it). */
+static int get_authorization(struct jsonl_event *je, json_object *obj, char *err, size_t errlen)
+{
+	const char *hex;
+	size_t n;
+	int r = get_string(je, obj, "authorization", &hex, err, errlen);
+
+	if (r != 0)
+		return r < 0 ? -1 : 0;
+	n = strlen(hex) / 2;
+	uint8_t *bin = malloc(n + 1);
+	if (!bin || je->nstrings >= JSONL_MAX_STRINGS) {
+		free(bin);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	je->strings[je->nstrings++] = (char *)bin;
+	if (n == 0 || strlen(hex) % 2 != 0 ||
+	    sodium_hex2bin(bin, n, hex, strlen(hex), NULL, &n, NULL) != 0) {
+		snprintf(err, errlen, "field 'authorization' must be non-empty hex");
+		return -1;
+	}
+	je->desc.authorization = bin;
+	je->desc.authorization_len = n;
 	return 0;
 }
 
@@ -185,7 +217,7 @@ static int parse_body(struct jsonl_event *je, json_object *obj, char *err, size_
 	OPT_STR("code", d->referral_code);
 	OPT_INT("touch_time_us", d->touch_time_us);
 	OPT_STR("currency", d->currency);
-	return 0;
+	return get_authorization(je, obj, err, errlen);
 }
 
 static int parse_common(struct jsonl_event *je, json_object *obj, const char *alliance,

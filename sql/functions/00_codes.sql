@@ -48,6 +48,10 @@ CREATE OR REPLACE FUNCTION pc_code_original_not_found() RETURNS integer LANGUAGE
 CREATE OR REPLACE FUNCTION pc_code_not_reversible() RETURNS integer LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$ BEGIN RETURN 57; END $$;
 CREATE OR REPLACE FUNCTION pc_code_reversal_exceeds_remaining() RETURNS integer LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$ BEGIN RETURN 58; END $$;
 CREATE OR REPLACE FUNCTION pc_code_foreign_event() RETURNS integer LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$ BEGIN RETURN 59; END $$;
+CREATE OR REPLACE FUNCTION pc_code_member_auth_required() RETURNS integer LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$ BEGIN RETURN 80; END $$;
+CREATE OR REPLACE FUNCTION pc_code_member_auth_invalid() RETURNS integer LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$ BEGIN RETURN 81; END $$;
+CREATE OR REPLACE FUNCTION pc_code_member_auth_expired() RETURNS integer LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$ BEGIN RETURN 82; END $$;
+CREATE OR REPLACE FUNCTION pc_code_member_auth_reused() RETURNS integer LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$ BEGIN RETURN 85; END $$;
 
 REVOKE EXECUTE ON ROUTINE pc_disposition_unspecified, pc_disposition_recorded,
     pc_disposition_replayed, pc_disposition_rejected, pc_status_approved,
@@ -57,5 +61,7 @@ REVOKE EXECUTE ON ROUTINE pc_disposition_unspecified, pc_disposition_recorded,
     pc_code_insufficient_points, pc_code_hold_not_found, pc_code_hold_exceeded,
     pc_code_hold_expired, pc_code_hold_voided, pc_code_hold_captured,
     pc_code_original_not_found, pc_code_not_reversible,
-    pc_code_reversal_exceeds_remaining, pc_code_foreign_event
+    pc_code_reversal_exceeds_remaining, pc_code_foreign_event,
+    pc_code_member_auth_required, pc_code_member_auth_invalid,
+    pc_code_member_auth_expired, pc_code_member_auth_reused
     FROM PUBLIC;

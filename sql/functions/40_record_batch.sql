@@ -57,6 +57,15 @@ BEGIN
                 OR (c.oid = 'merchant_keys'::regclass AND c.reltuples > 0));
 END $$;
 
+-- The member authorization's arrays (p_auth_*) came after p_tree_max; the
+-- definitions without them would make every call ambiguous, so they go first.
+DROP FUNCTION IF EXISTS pc_record_batch(text[], text[], text[], text[], smallint[], bytea[],
+    bytea[], timestamptz[], text[], text[], text[], bigint[], text[], bigint[], integer[],
+    text[], text[], text[], text[], text[], timestamptz[], text[], integer);
+DROP FUNCTION IF EXISTS pc_decide_and_record(text[], text[], text[], text[], smallint[], bytea[],
+    bytea[], timestamptz[], text[], text[], text[], bigint[], text[], bigint[], integer[],
+    text[], text[], text[], text[], text[], timestamptz[], text[], integer);
+
 -- The daemon's entry point: pc_decide_and_record, with generic plans when the
 -- statistics can be trusted. For a statement whose parameters are arrays,
 -- PostgreSQL keeps choosing a custom plan, planned again at every call: about
@@ -76,6 +85,11 @@ END $$;
 -- function had already (200,000 calls of an empty function: 0.83 µs each with
 -- SET plan_cache_mode only, 1.68 µs with SECURITY DEFINER and search_path too),
 -- against 15-20 ms for a 200-event batch.
+--
+-- p_auth_key, p_auth_nonce, p_auth_expires (µs): per event, the member
+-- authorization the daemon verified (key id, nonce, expiry), NULL for an event
+-- without one; the arrays themselves are NULL when no event of the batch has one,
+-- and then nothing here spends a statement on authorizations.
 CREATE OR REPLACE FUNCTION pc_record_batch(
     p_alliance      text[],
     p_merchant      text[],
@@ -99,7 +113,10 @@ CREATE OR REPLACE FUNCTION pc_record_batch(
     p_code          text[],
     p_touch_time    timestamptz[],
     p_currency      text[],
-    p_tree_max      integer DEFAULT 64)
+    p_tree_max      integer DEFAULT 64,
+    p_auth_key      text[] DEFAULT NULL,
+    p_auth_nonce    bytea[] DEFAULT NULL,
+    p_auth_expires  bigint[] DEFAULT NULL)
 RETURNS TABLE (
     r_idx                 integer,
     r_disposition         smallint,
@@ -131,7 +148,8 @@ BEGIN
                                        p_envelope, p_payload_hash, p_event_time, p_store,
                                        p_terminal, p_member, p_amount, p_ref_event, p_ref_seq,
                                        p_duration, p_reason, p_beneficiary, p_channel,
-                                       p_campaign, p_code, p_touch_time, p_currency, p_tree_max);
+                                       p_campaign, p_code, p_touch_time, p_currency, p_tree_max,
+                                       p_auth_key, p_auth_nonce, p_auth_expires);
 END $$;
 
 -- Phases 1 to 3; called by pc_record_batch only.
@@ -158,7 +176,10 @@ CREATE OR REPLACE FUNCTION pc_decide_and_record(
     p_code          text[],
     p_touch_time    timestamptz[],
     p_currency      text[],
-    p_tree_max      integer DEFAULT 64)
+    p_tree_max      integer DEFAULT 64,
+    p_auth_key      text[] DEFAULT NULL,
+    p_auth_nonce    bytea[] DEFAULT NULL,
+    p_auth_expires  bigint[] DEFAULT NULL)
 RETURNS TABLE (
     r_idx                 integer,
     r_disposition         smallint,
@@ -330,6 +351,40 @@ BEGIN
             s_bal[i] := v_mbal[i]; s_held[i] := v_mheld[i];
         END IF;
     END LOOP;
+
+    -- Member authorizations, verified by the daemon (signature, names, maximum,
+    -- expiry at its clock): judged again here at the clearing house's clock and
+    -- with the device key's state now, and each nonce is taken once, also within
+    -- the batch (an event repeated under its own id is a replay, not a reuse).
+    IF p_auth_nonce IS NOT NULL THEN
+        FOR i IN 1 .. n LOOP
+            CONTINUE WHEN p_auth_nonce[i] IS NULL OR v_pre[i] <> 0 OR v_dup_of[i] <> i;
+            cd := NULL;
+            IF p_auth_expires[i] < v_now_us THEN
+                cd := pc_code_member_auth_expired();
+            ELSIF NOT EXISTS (
+                    SELECT 1 FROM member_devices d
+                     WHERE d.alliance_id = p_alliance[i] AND d.key_id = p_auth_key[i]
+                       AND d.member_id = p_member[i]
+                       AND (d.revoked_at IS NULL OR d.revoked_at > v_now)) THEN
+                cd := pc_code_member_auth_invalid();
+            ELSIF EXISTS (
+                    SELECT 1 FROM member_auth_nonces x
+                     WHERE x.alliance_id = p_alliance[i] AND x.nonce = p_auth_nonce[i]) THEN
+                cd := pc_code_member_auth_reused();
+            ELSE
+                FOREACH j IN ARRAY array_positions(p_auth_nonce, p_auth_nonce[i]) LOOP
+                    EXIT WHEN j >= i;
+                    IF p_alliance[j] = p_alliance[i] AND v_pre[j] = 0 AND v_dup_of[j] = j THEN
+                        cd := pc_code_member_auth_reused();
+                    END IF;
+                END LOOP;
+            END IF;
+            IF cd IS NOT NULL THEN
+                v_pre[i] := pc_disposition_rejected(); v_pre_code[i] := cd;
+            END IF;
+        END LOOP;
+    END IF;
 
     -- Phase 2.
     FOR i IN 1 .. n LOOP
@@ -521,8 +576,15 @@ BEGIN
         END CASE;
 
         o_disp[i] := pc_disposition_recorded(); o_code[i] := cd; o_seq[i] := s; o_at[i] := v_now_us; o_status[i] := st;
-        o_balance[i] := coalesce(s_bal[ms], 0);
-        o_available[i] := coalesce(s_bal[ms] - s_held[ms], 0);
+        -- a decline tells the merchant a balance only with the member's consent
+        -- (PROTOCOL.md, "Answers"): a merchant probing with amounts it cannot
+        -- spend learns nothing
+        IF st = pc_status_declined() AND p_auth_nonce[i] IS NULL THEN
+            o_balance[i] := 0; o_available[i] := 0;
+        ELSE
+            o_balance[i] := coalesce(s_bal[ms], 0);
+            o_available[i] := coalesce(s_bal[ms] - s_held[ms], 0);
+        END IF;
         o_applied[i] := CASE WHEN st = pc_status_approved() THEN ap ELSE 0 END;
         o_remaining[i] := rm; o_hold[i] := hx; o_ref[i] := t_seq; o_member[i] := mem;
         o_delta[i] := CASE WHEN st = pc_status_approved() THEN dl ELSE 0 END; o_counter[i] := ck;
@@ -561,6 +623,15 @@ BEGIN
            o_available[i], o_applied[i], o_remaining[i], o_hold[i]
       FROM generate_series(1, n) AS i
      WHERE o_disp[i] = pc_disposition_recorded();
+
+    -- an authorization is spent by the entry that carried it, approved or declined
+    IF p_auth_nonce IS NOT NULL THEN
+        INSERT INTO member_auth_nonces (alliance_id, nonce, member_id, merchant_id, seq, expires_at)
+        SELECT p_alliance[i], p_auth_nonce[i], p_member[i], p_merchant[i], o_seq[i],
+               timestamptz 'epoch' + p_auth_expires[i] * interval '1 microsecond'
+          FROM generate_series(1, n) AS i
+         WHERE o_disp[i] = pc_disposition_recorded() AND p_auth_nonce[i] IS NOT NULL;
+    END IF;
 
     INSERT INTO postings (alliance_id, seq, leg, account_kind, owner_id, amount, reason)
     SELECT p_alliance[i], o_seq[i], x.leg, x.kind, x.owner, x.amount,

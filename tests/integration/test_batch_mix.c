@@ -320,10 +320,11 @@ static void test_sql_mixed_batch(void **state)
 	static const struct row_expect xs[] = {
 		{ 1, 0, 1, APPROVED, 60, 60, 40, 40, NUL },
 		{ 1, 0, 2, APPROVED, 10, 10, 50, 50, NUL },
-		{ 1, C(INSUFFICIENT_POINTS), 3, DECLINED, 10, 10, 0, 0, NUL },
+		/* declines without the member's authorization tell no balance: 0 */
+		{ 1, C(INSUFFICIENT_POINTS), 3, DECLINED, 0, 0, 0, 0, NUL },
 		{ 1, 0, 4, APPROVED, 35, 35, 25, 25, NUL },
 		{ 1, 0, 5, APPROVED, 5, 5, 30, 30, NUL },
-		{ 1, C(INSUFFICIENT_POINTS), 6, DECLINED, 5, 5, 0, 0, NUL },
+		{ 1, C(INSUFFICIENT_POINTS), 6, DECLINED, 0, 0, 0, 0, NUL },
 		{ 1, 0, 7, APPROVED, 5, 0, 5, 0, NUL },
 		{ 1, 0, 8, APPROVED, 2, 2, 3, 2, NUL },
 		{ 3, C(UNKNOWN_MEMBER), NUL, 0, NUL, NUL, NUL, NUL, NUL },

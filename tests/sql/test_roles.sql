@@ -58,7 +58,9 @@ SELECT set_eq($$
        AND a.attnum > 0 AND NOT a.attisdropped
        AND has_column_privilege('pointclear_daemon', c.oid, a.attnum, 'SELECT')$$,
     ARRAY['alliances.alliance_id', 'alliances.currency', 'alliances.window_future_s',
-          'alliances.window_past_s', 'alliances.ca_cert_pem',
+          'alliances.window_past_s', 'alliances.ca_cert_pem', 'alliances.consent_threshold',
+          'member_devices.alliance_id', 'member_devices.key_id', 'member_devices.member_id',
+          'member_devices.public_key', 'member_devices.revoked_at',
           'merchants.alliance_id', 'merchants.merchant_id', 'merchants.status',
           'merchant_keys.alliance_id', 'merchant_keys.key_id', 'merchant_keys.merchant_id',
           'merchant_keys.public_key', 'merchant_keys.valid_from', 'merchant_keys.revoked_at'],

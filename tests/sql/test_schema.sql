@@ -65,16 +65,18 @@ AS t(idx int, disposition smallint, code smallint, seq bigint, accepted_at_us bi
      status smallint, balance bigint, available bigint, applied bigint, remaining bigint,
      hold_expires_at_us bigint, leaf_hash bytea, original_seq bigint);
 
+-- A decline without the member's authorization tells no balance (PROTOCOL.md,
+-- "Answers"): rows 3 and 9 carry 0.
 SELECT results_eq('SELECT idx, disposition, code, seq, status, balance FROM r ORDER BY idx',
     $$VALUES (1, 1::smallint, 0::smallint, 0::bigint, 1::smallint, 100::bigint),
              (2, 1::smallint, 0::smallint, 1::bigint, 1::smallint, 40::bigint),
-             (3, 1::smallint, 50::smallint, 2::bigint, 2::smallint, 40::bigint),
+             (3, 1::smallint, 50::smallint, 2::bigint, 2::smallint, 0::bigint),
              (4, 2::smallint, 0::smallint, 0::bigint, 1::smallint, 100::bigint),
              (5, 3::smallint, 40::smallint, NULL::bigint, NULL::smallint, NULL::bigint),
              (6, 1::smallint, 0::smallint, 3::bigint, 1::smallint, 10::bigint),
              (7, 3::smallint, 28::smallint, NULL::bigint, NULL::smallint, NULL::bigint),
              (8, 1::smallint, 0::smallint, 4::bigint, 1::smallint, 0::bigint),
-             (9, 1::smallint, 33::smallint, 5::bigint, 2::smallint, 9223372036854775000::bigint)$$,
+             (9, 1::smallint, 33::smallint, 5::bigint, 2::smallint, 0::bigint)$$,
     'one batch: earn, redeem, overdraft declined, in-batch replay and conflict, reversal of an in-batch earn, unknown member, overflow declined');
 SELECT is((SELECT original_seq FROM r WHERE idx = 5), 0::bigint, 'CONFLICT names the entry holding the id');
 SELECT is((SELECT remaining FROM r WHERE idx = 6), 70::bigint, 'what remains of the earn after reversing 30');
@@ -104,7 +106,7 @@ AS t(idx int, disposition smallint, code smallint, seq bigint, accepted_at_us bi
 SELECT results_eq('SELECT idx, disposition, code, status, balance, remaining FROM r2 ORDER BY idx',
     $$VALUES (1, 2::smallint, 0::smallint, 1::smallint, 100::bigint, 100::bigint),
              (2, 1::smallint, 0::smallint, 1::smallint, -70::bigint, 0::bigint),
-             (3, 1::smallint, 58::smallint, 2::smallint, -70::bigint, 0::bigint),
+             (3, 1::smallint, 58::smallint, 2::smallint, 0::bigint, 0::bigint),
              (4, 1::smallint, 56::smallint, 2::smallint, 0::bigint, 0::bigint)$$,
     'replay from the ledger; reversal of what remains takes the balance below zero; no more remains; another merchant''s id is not found');
 SELECT is((SELECT leaf_hash FROM r2 WHERE idx = 1),
@@ -208,10 +210,13 @@ SELECT * FROM t_batch(ARRAY['cafe', 'gym', 'gym', 'gym', 'gym'], ARRAY['e7', 'g5
 AS t(idx int, disposition smallint, code smallint, seq bigint, accepted_at_us bigint,
      status smallint, balance bigint, available bigint, applied bigint, remaining bigint,
      hold_expires_at_us bigint, leaf_hash bytea, original_seq bigint);
-SELECT results_eq('SELECT idx, code, balance, available FROM r3 ORDER BY idx',
+-- the declines (4, 5) tell no balance; the member's row (6) shows what they left
+SELECT results_eq('SELECT idx, code, balance, available FROM r3
+                   UNION ALL SELECT 6, NULL, balance, balance - held FROM members
+                    WHERE alliance_id = ''al'' AND member_id = ''m1'' ORDER BY 1',
     $$VALUES (1, 0::smallint, 130::bigint, 130::bigint), (2, 0::smallint, 130::bigint, 80::bigint),
-             (3, 0::smallint, 110::bigint, 110::bigint), (4, 55::smallint, 110::bigint, 110::bigint),
-             (5, 55::smallint, 110::bigint, 110::bigint)$$,
+             (3, 0::smallint, 110::bigint, 110::bigint), (4, 55::smallint, 0::bigint, 0::bigint),
+             (5, 55::smallint, 0::bigint, 0::bigint), (6, NULL::smallint, 110::bigint, 110::bigint)$$,
     'hold reserves, capture takes 20 and releases 30, void and second capture are told HOLD_CAPTURED');
 SELECT is((SELECT state FROM holds WHERE member_id = 'm1'), 2::smallint, 'the hold is resolved as captured');
 SELECT is((SELECT held FROM members WHERE member_id = 'm1'), 0::bigint, 'nothing stays held');
@@ -236,8 +241,11 @@ SELECT * FROM t_batch(ARRAY['gym'], ARRAY['gx2'], ARRAY[4]::smallint[], ARRAY[NU
 AS t(idx int, disposition smallint, code smallint, seq bigint, accepted_at_us bigint,
      status smallint, balance bigint, available bigint, applied bigint, remaining bigint,
      hold_expires_at_us bigint, leaf_hash bytea, original_seq bigint);
-SELECT results_eq('SELECT (SELECT available FROM r3x), code, balance, available FROM r3y',
-    $$VALUES (80::bigint, 53::smallint, 110::bigint, 110::bigint)$$,
+-- the decline tells no balance; the member's row shows the points free
+SELECT results_eq('SELECT (SELECT available FROM r3x), code, balance, available,
+                          (SELECT m.balance - m.held FROM members m
+                            WHERE m.alliance_id = ''al'' AND m.member_id = ''m1'') FROM r3y',
+    $$VALUES (80::bigint, 53::smallint, 0::bigint, 0::bigint, 110::bigint)$$,
     'a capture of an expired, unswept hold is told HOLD_EXPIRED and finds its points free');
 SELECT results_eq($$SELECT h.state, m.held FROM holds h, members m
                     WHERE h.seq = (SELECT seq FROM r3x) AND m.member_id = 'm1'$$,

@@ -38,6 +38,17 @@ void pc_event_free(Pointclear__V1__Event *m);
 Pointclear__V1__Lookup *pc_lookup_unpack(const uint8_t *buf, size_t len, pc_code *code);
 void pc_lookup_free(Pointclear__V1__Lookup *m);
 
+/* A member's authorization (PROTOCOL.md, "Member authorization"): the envelope
+ * an Event carries, as bytes on their own (the CLI's --authorization), and the
+ * body it signs. Same canonical rule; the verdict for bytes that do not parse,
+ * or are not canonical, is MEMBER_AUTH_INVALID, the code the daemon answers. */
+Pointclear__V1__SignedAuthorization *pc_signed_authorization_unpack(const uint8_t *buf,
+                                                                    size_t len, pc_code *code);
+void pc_signed_authorization_free(Pointclear__V1__SignedAuthorization *m);
+Pointclear__V1__MemberAuthorization *pc_member_authorization_unpack(const uint8_t *buf,
+                                                                    size_t len, pc_code *code);
+void pc_member_authorization_free(Pointclear__V1__MemberAuthorization *m);
+
 /* Answers, decoded by clients (no canonical check). */
 Pointclear__V1__SubmitResult *pc_submit_result_unpack(const uint8_t *buf, size_t len);
 void pc_submit_result_free(Pointclear__V1__SubmitResult *m);

@@ -74,7 +74,25 @@ struct pc_event_desc {
 	const char *referral_code;  /* referral, purchase */
 	int64_t touch_time_us;      /* referral */
 	const char *currency;       /* purchase */
+	/* redeem, hold: the member's consent, a serialized SignedAuthorization
+	 * (pc_authorization_sign), carried verbatim as the Event's field 8 */
+	const uint8_t *authorization;
+	size_t authorization_len;
 };
+
+/* A member's authorization (PROTOCOL.md, "Member authorization"); strings
+ * borrowed as in pc_event_desc. */
+struct pc_authorization_desc {
+	const char *alliance_id;
+	const char *member_id;
+	const char *merchant_id;
+	int64_t max_points;
+	int64_t expires_at_us;
+	const uint8_t *nonce;       /* PC_AUTH_NONCE_SIZE bytes, random */
+	size_t nonce_len;
+};
+
+#define PC_AUTH_NONCE_SIZE 16
 
 /* What went wrong; every function below returns PC_EB_OK (0) or one of these. */
 enum pc_eb_error {
@@ -95,7 +113,9 @@ const char *pc_event_kind_name(enum pc_event_kind kind);
 enum pc_event_kind pc_event_kind_by_name(const char *name);
 
 /* The protobuf-c form of a description: the Event points into this struct and
- * into the description's strings, so neither may move or go while it is used. */
+ * into the description's strings, so neither may move or go while it is used.
+ * It leaves the authorization out: pc_event_encode writes those bytes as they
+ * are, between the header's fields and the body's, where field 8 belongs. */
 struct pc_event_msg {
 	Pointclear__V1__Event event;
 	union {
@@ -133,5 +153,12 @@ int pc_envelope_seal(uint8_t *out, size_t cap, size_t *len, const uint8_t *paylo
  * (may be NULL) set on failure. */
 uint8_t *pc_event_sign(const struct pc_event_desc *d, const uint8_t sk[PC_SK_SIZE],
                        const char *key_id, size_t *len, int *err);
+
+/* a signed by the device key sk (Ed25519 over PAE(PC_MEMBER_AUTH_PAYLOAD_TYPE,
+ * MemberAuthorization)) as a malloc'd SignedAuthorization naming key_id; *len
+ * its length. NULL with *err (may be NULL) set on failure. Thread-safe. */
+uint8_t *pc_authorization_sign(const struct pc_authorization_desc *a,
+                               const uint8_t sk[PC_SK_SIZE], const char *key_id, size_t *len,
+                               int *err);
 
 #endif

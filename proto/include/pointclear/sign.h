@@ -10,6 +10,7 @@
 
 #define PC_EVENT_PAYLOAD_TYPE "application/vnd.pointclear.event.v1+protobuf"
 #define PC_RECEIPT_TREE_PAYLOAD_TYPE "application/vnd.pointclear.receipt-tree.v1+protobuf"
+#define PC_MEMBER_AUTH_PAYLOAD_TYPE "application/vnd.pointclear.member-authorization.v1+protobuf"
 
 #define PC_SIG_SIZE 64
 #define PC_PK_SIZE 32
