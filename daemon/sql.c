@@ -38,7 +38,7 @@ const struct pc_db_statement pc_writer_statements[] = {
 	  " p_auth_key => $23, p_auth_nonce => $24, p_auth_expires => $25)",
 	  PC_RECORD_BATCH_NPARAMS, record_batch_types },
 };
-const int pc_writer_nstatements = 1;
+const int pc_writer_nstatements = (int)(sizeof pc_writer_statements / sizeof pc_writer_statements[0]);
 
 static const Oid int4_type[1] = { PC_OID_INT4 };
 static const Oid lookup_types[PC_LOOKUP_NPARAMS] = { PC_OID_TEXT, PC_OID_TEXT, PC_OID_TEXT_ARRAY };
@@ -65,7 +65,7 @@ const struct pc_db_statement pc_control_statements[] = {
 	{ PC_STMT_LOOKUP, "SELECT * FROM pc_lookup_entries($1, $2, $3)", PC_LOOKUP_NPARAMS,
 	  lookup_types },
 };
-const int pc_control_nstatements = 5;
+const int pc_control_nstatements = (int)(sizeof pc_control_statements / sizeof pc_control_statements[0]);
 
 const char *const pc_control_setup[] = { "LISTEN pc_keys" };
 const int pc_control_nsetup = 1;
