@@ -107,3 +107,108 @@ bool pc_merkle_verify(const uint8_t leaf[PC_HASH_SIZE], uint64_t index, uint64_t
 	}
 	return sn == 0 && sodium_memcmp(r, root, PC_HASH_SIZE) == 0;
 }
+
+void pc_merkle_empty_root(uint8_t out[PC_HASH_SIZE])
+{
+	pc_sha256(out, NULL, 0);
+}
+
+void pc_merkle_frontier_init(struct pc_merkle_frontier *f)
+{
+	memset(f, 0, sizeof *f);
+}
+
+int pc_merkle_frontier_append(struct pc_merkle_frontier *f, const uint8_t leaf[PC_HASH_SIZE])
+{
+	if (f->size == UINT64_MAX)
+		return -1;
+	uint8_t h[PC_HASH_SIZE];
+	memcpy(h, leaf, PC_HASH_SIZE);
+	/* a binary increment: each set low bit is a full subtree that the new one
+	 * completes, merged into one twice its size */
+	int b = 0;
+	for (; f->size >> b & 1; b++)
+		pc_merkle_node_hash(h, f->node[b], h);
+	memcpy(f->node[b], h, PC_HASH_SIZE);
+	f->size++;
+	return 0;
+}
+
+void pc_merkle_frontier_root(const struct pc_merkle_frontier *f, uint8_t out[PC_HASH_SIZE])
+{
+	if (f->size == 0) {
+		pc_merkle_empty_root(out);
+		return;
+	}
+	/* right to left: the smallest subtree is the deepest right child */
+	int b = 0;
+	while (!(f->size >> b & 1))
+		b++;
+	memcpy(out, f->node[b], PC_HASH_SIZE);
+	for (b++; b < 64; b++)
+		if (f->size >> b & 1)
+			pc_merkle_node_hash(out, f->node[b], out);
+}
+
+void pc_merkle_root_of(uint8_t out[PC_HASH_SIZE], const uint8_t (*leaves)[PC_HASH_SIZE],
+                       size_t n)
+{
+	struct pc_merkle_frontier f;
+	pc_merkle_frontier_init(&f);
+	for (size_t i = 0; i < n; i++)
+		(void)pc_merkle_frontier_append(&f, leaves[i]);   /* n < 2^64 */
+	pc_merkle_frontier_root(&f, out);
+}
+
+bool pc_merkle_verify_consistency(uint64_t size1, uint64_t size2,
+                                  const uint8_t root1[PC_HASH_SIZE],
+                                  const uint8_t root2[PC_HASH_SIZE],
+                                  const uint8_t (*proof)[PC_HASH_SIZE], size_t len)
+{
+	if (size1 > size2)
+		return false;
+	if (size1 == size2)
+		return len == 0 && sodium_memcmp(root1, root2, PC_HASH_SIZE) == 0;
+	if (size1 == 0) {
+		uint8_t empty[PC_HASH_SIZE];
+		pc_merkle_empty_root(empty);
+		return len == 0 && sodium_memcmp(root1, empty, PC_HASH_SIZE) == 0;
+	}
+	if (len == 0)
+		return false;
+	/* the steps of the RFC; a first tree that is a whole subtree is not in the
+	 * proof, it is root1 itself */
+	size_t i = 0;
+	uint8_t fr[PC_HASH_SIZE], sr[PC_HASH_SIZE];
+	if ((size1 & (size1 - 1)) == 0) {
+		memcpy(fr, root1, PC_HASH_SIZE);
+	} else {
+		memcpy(fr, proof[0], PC_HASH_SIZE);
+		i = 1;
+	}
+	memcpy(sr, fr, PC_HASH_SIZE);
+	uint64_t fn = size1 - 1, sn = size2 - 1;
+	while (fn & 1) {
+		fn >>= 1;
+		sn >>= 1;
+	}
+	for (; i < len; i++) {
+		if (sn == 0)
+			return false;
+		if ((fn & 1) || fn == sn) {
+			pc_merkle_node_hash(fr, proof[i], fr);
+			pc_merkle_node_hash(sr, proof[i], sr);
+			if (!(fn & 1))
+				while (fn != 0 && !(fn & 1)) {
+					fn >>= 1;
+					sn >>= 1;
+				}
+		} else {
+			pc_merkle_node_hash(sr, sr, proof[i]);
+		}
+		fn >>= 1;
+		sn >>= 1;
+	}
+	return sn == 0 && sodium_memcmp(fr, root1, PC_HASH_SIZE) == 0 &&
+	       sodium_memcmp(sr, root2, PC_HASH_SIZE) == 0;
+}
