@@ -1,4 +1,5 @@
-/* merkle.c - RFC 9162 tree hashing, inclusion paths and their check. */
+/* merkle.c - RFC 9162 tree hashing, inclusion paths and their check, a tree's
+ * frontier, and the check of consistency proofs. */
 #include "pointclear/merkle.h"
 
 #include <stdlib.h>
@@ -80,6 +81,32 @@ void pc_merkle_free(struct pc_merkle_tree *t)
 	memset(t, 0, sizeof *t);
 }
 
+/* One step of RFC 9162's walks up a proof (2.1.3.2, 2.1.4.2): c is the left
+ * sibling when fn is odd or the last node of its level, else the right one.
+ * sr takes every step; fr, when not NULL, only the left ones. False when the
+ * proof is longer than the tree is high. */
+static bool walk_step(uint64_t *fn, uint64_t *sn, const uint8_t c[PC_HASH_SIZE],
+                      uint8_t fr[PC_HASH_SIZE], uint8_t sr[PC_HASH_SIZE])
+{
+	if (*sn == 0)
+		return false;
+	if ((*fn & 1) || *fn == *sn) {
+		if (fr)
+			pc_merkle_node_hash(fr, c, fr);
+		pc_merkle_node_hash(sr, c, sr);
+		if (!(*fn & 1))
+			while (*fn != 0 && !(*fn & 1)) {
+				*fn >>= 1;
+				*sn >>= 1;
+			}
+	} else {
+		pc_merkle_node_hash(sr, sr, c);
+	}
+	*fn >>= 1;
+	*sn >>= 1;
+	return true;
+}
+
 bool pc_merkle_verify(const uint8_t leaf[PC_HASH_SIZE], uint64_t index, uint64_t size,
                       const uint8_t (*path)[PC_HASH_SIZE], size_t path_len,
                       const uint8_t root[PC_HASH_SIZE])
@@ -89,22 +116,9 @@ bool pc_merkle_verify(const uint8_t leaf[PC_HASH_SIZE], uint64_t index, uint64_t
 	uint64_t fn = index, sn = size - 1;
 	uint8_t r[PC_HASH_SIZE];
 	memcpy(r, leaf, PC_HASH_SIZE);
-	for (size_t i = 0; i < path_len; i++) {
-		if (sn == 0)
+	for (size_t i = 0; i < path_len; i++)
+		if (!walk_step(&fn, &sn, path[i], NULL, r))
 			return false;
-		if ((fn & 1) || fn == sn) {
-			pc_merkle_node_hash(r, path[i], r);
-			if (!(fn & 1))
-				while (fn != 0 && !(fn & 1)) {
-					fn >>= 1;
-					sn >>= 1;
-				}
-		} else {
-			pc_merkle_node_hash(r, r, path[i]);
-		}
-		fn >>= 1;
-		sn >>= 1;
-	}
 	return sn == 0 && sodium_memcmp(r, root, PC_HASH_SIZE) == 0;
 }
 
@@ -192,23 +206,9 @@ bool pc_merkle_verify_consistency(uint64_t size1, uint64_t size2,
 		fn >>= 1;
 		sn >>= 1;
 	}
-	for (; i < len; i++) {
-		if (sn == 0)
+	for (; i < len; i++)
+		if (!walk_step(&fn, &sn, proof[i], fr, sr))
 			return false;
-		if ((fn & 1) || fn == sn) {
-			pc_merkle_node_hash(fr, proof[i], fr);
-			pc_merkle_node_hash(sr, proof[i], sr);
-			if (!(fn & 1))
-				while (fn != 0 && !(fn & 1)) {
-					fn >>= 1;
-					sn >>= 1;
-				}
-		} else {
-			pc_merkle_node_hash(sr, sr, proof[i]);
-		}
-		fn >>= 1;
-		sn >>= 1;
-	}
 	return sn == 0 && sodium_memcmp(fr, root1, PC_HASH_SIZE) == 0 &&
 	       sodium_memcmp(sr, root2, PC_HASH_SIZE) == 0;
 }
