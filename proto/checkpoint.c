@@ -34,7 +34,7 @@ static const char *next_line(const char **p, const char *end, size_t *len)
 	return line;
 }
 
-static int parse_size(const char *s, size_t len, uint64_t *out)
+int pc_checkpoint_parse_size(const char *s, size_t len, uint64_t *out)
 {
 	if (len == 0 || len > 20 || (len > 1 && s[0] == '0'))
 		return PC_CHECKPOINT_BAD_SIZE;
@@ -78,7 +78,7 @@ int pc_checkpoint_parse(struct pc_checkpoint *c, const char *text, size_t len)
 	if (p == end)
 		return PC_CHECKPOINT_BAD_TEXT;
 	line = next_line(&p, end, &n);
-	if ((err = parse_size(line, n, &c->size)) != 0)
+	if ((err = pc_checkpoint_parse_size(line, n, &c->size)) != 0)
 		return err;
 	if (p == end)
 		return PC_CHECKPOINT_BAD_TEXT;

@@ -44,6 +44,10 @@ struct pc_checkpoint {
  * included). */
 int pc_checkpoint_parse(struct pc_checkpoint *c, const char *text, size_t len);
 
+/* A tree size as checkpoints (and tlog-proof indexes) write it: ASCII decimal,
+ * no sign, no leading zero, at most UINT64_MAX. 0 or PC_CHECKPOINT_BAD_SIZE. */
+int pc_checkpoint_parse_size(const char *s, size_t len, uint64_t *out);
+
 /* Writes c's note text into out (size bytes, NUL-terminated); *len its length.
  * Checks what parsing would check, so what it writes parses back. */
 int pc_checkpoint_format(const struct pc_checkpoint *c, char *out, size_t size, size_t *len);
