@@ -27,7 +27,7 @@ say() { printf '\n== %s\n' "$*"; }
 packages=(build-essential cmake pkg-config libevent-dev libssl-dev libsodium-dev
 	libprotobuf-c-dev protobuf-c-compiler libcmocka-dev libjson-c-dev libpq-dev
 	postgresql-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
-	python3 python3-cryptography)
+	python3 python3-cryptography golang-go golang-golang-x-mod-dev)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -2,7 +2,8 @@
  * whole tree, the inclusion path of one leaf, and checking such a path.
  *
  * Receipts (PROTOCOL.md, "Receipts") are signed a tree at a time with these; the
- * audit log's tree will hash the same way. */
+ * audit log's tree hashes the same way, kept as a right edge (a frontier) and
+ * checked with consistency proofs. */
 #ifndef POINTCLEAR_MERKLE_H
 #define POINTCLEAR_MERKLE_H
 
@@ -45,5 +46,35 @@ void pc_merkle_free(struct pc_merkle_tree *t);
 bool pc_merkle_verify(const uint8_t leaf[PC_HASH_SIZE], uint64_t index, uint64_t size,
                       const uint8_t (*path)[PC_HASH_SIZE], size_t path_len,
                       const uint8_t root[PC_HASH_SIZE]);
+
+/* The root of the empty tree: SHA-256 of nothing (RFC 9162, 2.1.1). */
+void pc_merkle_empty_root(uint8_t out[PC_HASH_SIZE]);
+
+/* A tree's right edge, its "compact range": for each bit b set in size, node[b]
+ * is the root of the perfect subtree of 2^b leaves that bit stands for, the
+ * larger ones to the left. It is all a log needs to append a leaf and to know
+ * its root, in O(log size) hashes and without the leaves. */
+struct pc_merkle_frontier {
+	uint64_t size;
+	uint8_t node[64][PC_HASH_SIZE];
+};
+
+void pc_merkle_frontier_init(struct pc_merkle_frontier *f);
+/* Appends one leaf hash. 0, or -1 when the size would overflow 64 bits. */
+int pc_merkle_frontier_append(struct pc_merkle_frontier *f, const uint8_t leaf[PC_HASH_SIZE]);
+/* The root of the tree of f->size leaves (the empty root for none). */
+void pc_merkle_frontier_root(const struct pc_merkle_frontier *f, uint8_t out[PC_HASH_SIZE]);
+/* MTH over n leaf hashes (n may be 0), without allocating. */
+void pc_merkle_root_of(uint8_t out[PC_HASH_SIZE], const uint8_t (*leaves)[PC_HASH_SIZE],
+                       size_t n);
+
+/* RFC 9162, 2.1.4.2: true when proof shows that the tree of size1 entries with
+ * root1 is a prefix of the tree of size2 entries with root2. Equal sizes need an
+ * empty proof and equal roots; size1 == 0 needs an empty proof and root1 the
+ * empty root. */
+bool pc_merkle_verify_consistency(uint64_t size1, uint64_t size2,
+                                  const uint8_t root1[PC_HASH_SIZE],
+                                  const uint8_t root2[PC_HASH_SIZE],
+                                  const uint8_t (*proof)[PC_HASH_SIZE], size_t len);
 
 #endif
