@@ -26,7 +26,9 @@ HOME holds the operator's public material `pointclear init` made
 and client.key (default ADMIN/alliances/A/merchants/M, where the quick path of
 `pointclear merchant add` puts them, ADMIN being $POINTCLEAR_ADMIN_HOME or
 HOME-admin as for pointclear; see docs/KEYS.md).
-The second form runs the receipt checks on the protocol's test vectors.
+The second form runs the receipt checks on the protocol's test vectors, and
+decides each member authorization vector (PROTOCOL.md, "Member authorization")
+as the clearing house must, with this file's own encoding and Ed25519.
 """
 import argparse
 import hashlib
@@ -46,6 +48,7 @@ from cryptography.hazmat.primitives.serialization import (
 SUBMIT, SUBMIT_RESULT, PROTOCOL_ERROR = 0x01, 0x81, 0xE0
 EVENT_TYPE = b"application/vnd.pointclear.event.v1+protobuf"
 TREE_TYPE = b"application/vnd.pointclear.receipt-tree.v1+protobuf"
+AUTH_TYPE = b"application/vnd.pointclear.member-authorization.v1+protobuf"
 DISPOSITIONS = {1: "RECORDED", 2: "REPLAYED", 3: "REJECTED", 4: "RETRYABLE"}
 STATUSES = {0: "-", 1: "APPROVED", 2: "DECLINED"}
 
@@ -259,11 +262,88 @@ def submit(tls, request_id, envelope, attempts=10):
     raise RuntimeError("still RETRYABLE after %d attempts" % attempts)
 
 
+def auth_body(alliance, member, merchant, max_points, expires_at_us, nonce):
+    """A MemberAuthorization, canonical: what a member's app signs."""
+    return (field_bytes(1, alliance) + field_bytes(2, member) + field_bytes(3, merchant) +
+            field_varint(4, max_points) + field_varint(5, expires_at_us) +
+            field_bytes(6, nonce))
+
+
+def auth_verdict(sa_bytes, event, devices, clock_us):
+    """The clearing house's checks of an authorization, in PROTOCOL.md's order;
+    event is (alliance, merchant, member, points), devices maps a registered
+    key id to (member, public key)."""
+    sa = parse(sa_bytes)
+    body, kid, sig = one(sa, 1, b""), one(sa, 2, b""), one(sa, 3, b"")
+    # both messages must be their own canonical encoding
+    if field_bytes(1, body) + field_bytes(2, kid) + field_bytes(3, sig) != sa_bytes:
+        return "MEMBER_AUTH_INVALID"
+    device = devices.get(kid.decode())
+    if device is None or device[0] != event[2] or len(sig) != 64 or not body:
+        return "MEMBER_AUTH_INVALID"
+    try:
+        device[1].verify(sig, pae(AUTH_TYPE, body))
+    except InvalidSignature:
+        return "MEMBER_AUTH_INVALID"
+    f = parse(body)
+    names = [one(f, n, b"") for n in (1, 2, 3)]
+    max_points, expires = signed64(one(f, 4, 0)), signed64(one(f, 5, 0))
+    nonce = one(f, 6, b"")
+    if auth_body(*names, max_points, expires, nonce) != body or len(nonce) != 16:
+        return "MEMBER_AUTH_INVALID"
+    if names != [event[0], event[2], event[1]]:
+        return "MEMBER_AUTH_MISMATCH"
+    if clock_us > expires or expires - clock_us > 3600 * 10**6:
+        return "MEMBER_AUTH_EXPIRED"
+    if event[3] > max_points:
+        return "MEMBER_AUTH_EXCEEDED"
+    return "OK"
+
+
+def check_auth_vectors(vectors, merchant_keys):
+    """Every member authorization case: its body from its fields, the PAE, the
+    verdict, and the merchant's signature over the event that carries it."""
+    v = vectors["member_authorizations"]
+    devices = {}
+    for k in v["device_keys"]:
+        if "member_id" in k:
+            devices[k["key_id"]] = (k["member_id"].encode(), Ed25519PublicKey.from_public_bytes(
+                bytes.fromhex(k["public_key"])))
+    merchant_key = merchant_keys[v["merchant_key_id"]]
+    accepted = refused = 0
+    for c in v["cases"]:
+        body = bytes.fromhex(c["body"])
+        if pae(AUTH_TYPE, body) != bytes.fromhex(c["pae"]):
+            raise SystemExit("vector %s: PAE differs" % c["name"])
+        f = c.get("member_authorization")
+        if f is not None and auth_body(f["alliance_id"], f["member_id"], f["merchant_id"],
+                                       int(f["max_points"]), int(f["expires_at_us"]),
+                                       bytes.fromhex(f["nonce"])) != body:
+            raise SystemExit("vector %s: body is not its fields' encoding" % c["name"])
+        env = parse(bytes.fromhex(c["envelope"]))
+        payload = one(env, 1, b"")
+        merchant_key.verify(one(env, 3, b""), pae(EVENT_TYPE, payload))
+        ev = parse(payload)
+        spend = parse(one(ev, 11, one(ev, 12, b"")))
+        event = (one(ev, 1, b""), one(ev, 2, b""), one(spend, 1, b""), one(spend, 2, 0))
+        sa = bytes.fromhex(c["authorization"])
+        if one(ev, 8, b"") != sa:
+            raise SystemExit("vector %s: the event does not carry the authorization" % c["name"])
+        got = auth_verdict(sa, event, devices, int(v["clock_us"]))
+        if got != c["code"]:
+            raise SystemExit("vector %s: %s, the vector says %s" % (c["name"], got, c["code"]))
+        accepted += got == "OK"
+        refused += got != "OK"
+    return accepted, refused
+
+
 def check_vectors(path):
     """The receipt checks above against proto/testvectors/signing.json: trees of
-    1, 3 and 7 receipts must pass, every receipt listed as refused must fail."""
+    1, 3 and 7 receipts must pass, every receipt listed as refused must fail;
+    then every member authorization vector is decided (check_auth_vectors)."""
     with open(path) as f:
-        vectors = json.load(f)["receipt_trees"]
+        everything = json.load(f)
+    vectors = everything["receipt_trees"]
     operator_key = Ed25519PublicKey.from_public_bytes(
         bytes.fromhex(vectors["operator_key"]["public_key"]))
     passed = refused = 0
@@ -279,6 +359,10 @@ def check_vectors(path):
             continue
         raise SystemExit("vector %s: accepted, must be refused" % r["name"])
     print("vectors ok: %d receipts checked, %d refused" % (passed, refused))
+    merchant_keys = {k["key_id"]: Ed25519PublicKey.from_public_bytes(
+        bytes.fromhex(k["public_key"])) for k in everything["keys"]}
+    print("authorization vectors ok: %d accepted, %d refused with their codes" %
+          check_auth_vectors(everything, merchant_keys))
     return 0
 
 

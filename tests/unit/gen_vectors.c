@@ -118,7 +118,7 @@ static json_object *rfc8032_json(void)
 static json_object *leaf_json(const char *name, const struct pc_leaf *l)
 {
 	json_object *o = json_object_new_object();
-	uint8_t buf[256], hash[PC_HASH_SIZE];
+	uint8_t buf[1024], hash[PC_HASH_SIZE];
 	size_t len = pc_leaf_encode(buf, sizeof(buf), l);
 
 	if (len == 0 || pc_leaf_hash(hash, l) != 0)
@@ -1003,6 +1003,305 @@ static json_object *receipt_trees_json(const struct key *merchant, json_object *
 	return o;
 }
 
+/* ------------------------------------------------------------ member authorizations */
+
+/* The clearing house's clock for every case: a second after the events' time. */
+#define AUTH_CLOCK_US (SAMPLE_TIME_US + 1000000)
+#define AUTH_ACCEPTED_US (AUTH_CLOCK_US + 250000)
+#define AUTH_MINUTES(n) (INT64_C(60000000) * (n))
+/* Random, as member ids are where consent is required. */
+#define AUTH_MEMBER "mem-7c41d09e"
+#define AUTH_OTHER_MEMBER "mem-2b9fe635"
+#define DEVICE_COUNT 3
+
+/* device 0 is AUTH_MEMBER's, 1 AUTH_OTHER_MEMBER's, 2 registered to no one */
+static const char *const device_member[DEVICE_COUNT] = { AUTH_MEMBER, AUTH_OTHER_MEMBER, NULL };
+
+enum auth_body { BODY_CANONICAL, BODY_SWAPPED, BODY_ZERO_WRITTEN, BODY_UNKNOWN_FIELD };
+enum auth_env { ENV_CANONICAL, ENV_UNKNOWN_FIELD, ENV_SWAPPED };
+enum auth_sig { SIG_PAE, SIG_FLIPPED, SIG_EVENT_TYPE };
+
+/* One authorization carried by a REDEEM or HOLD of AUTH_MEMBER at m-42; what
+ * differs from the valid redeem, and the codes. */
+static const struct auth_case {
+	const char *name, *description;
+	bool hold;
+	int64_t points;
+	const char *alliance, *member, *merchant;   /* the body's */
+	int64_t max_points;
+	int64_t expires_after_us;                    /* expires_at_us - AUTH_CLOCK_US */
+	size_t nonce_len;
+	int device;                                  /* signer, named by key_id */
+	enum auth_body body;
+	enum auth_env env;
+	enum auth_sig sig;
+	pc_code code, submit_code;
+	int64_t sequence;                            /* >= 0: recorded, with a leaf */
+} auth_cases[] = {
+#define AUTH_OK "al", AUTH_MEMBER, "m-42", 500, AUTH_MINUTES(5), 16, 0
+	{ "valid_redeem", "a redeem of 40 points with an authorization of at most 500, "
+	  "expiring 5 minutes after the clock", false, 40, AUTH_OK, BODY_CANONICAL, ENV_CANONICAL,
+	  SIG_PAE, POINTCLEAR__V1__CODE__OK, POINTCLEAR__V1__CODE__OK, 0 },
+	{ "valid_hold", "a hold of 60 points for 600 s with an authorization of at most 500",
+	  true, 60, AUTH_OK, BODY_CANONICAL, ENV_CANONICAL, SIG_PAE,
+	  POINTCLEAR__V1__CODE__OK, POINTCLEAR__V1__CODE__OK, 1 },
+	{ "exact_limits", "max_points equal to the event's points and expires_at_us equal to "
+	  "the clock: both limits are inclusive", false, 40, "al", AUTH_MEMBER, "m-42", 40, 0, 16, 0,
+	  BODY_CANONICAL, ENV_CANONICAL, SIG_PAE, POINTCLEAR__V1__CODE__OK,
+	  POINTCLEAR__V1__CODE__OK, -1 },
+	{ "flipped_signature_bit", "the valid authorization with bit 0 of signature byte 10 "
+	  "flipped", false, 40, AUTH_OK, BODY_CANONICAL, ENV_CANONICAL, SIG_FLIPPED,
+	  POINTCLEAR__V1__CODE__MEMBER_AUTH_INVALID, POINTCLEAR__V1__CODE__MEMBER_AUTH_INVALID, -1 },
+	{ "event_payload_type", "signed by the device key over PAE with the event payload type "
+	  "instead of the authorization's", false, 40, AUTH_OK, BODY_CANONICAL, ENV_CANONICAL,
+	  SIG_EVENT_TYPE, POINTCLEAR__V1__CODE__MEMBER_AUTH_INVALID,
+	  POINTCLEAR__V1__CODE__MEMBER_AUTH_INVALID, -1 },
+	{ "unregistered_device_key", "signed by a device key the clearing house does not know",
+	  false, 40, "al", AUTH_MEMBER, "m-42", 500, AUTH_MINUTES(5), 16, 2, BODY_CANONICAL,
+	  ENV_CANONICAL, SIG_PAE, POINTCLEAR__V1__CODE__MEMBER_AUTH_INVALID,
+	  POINTCLEAR__V1__CODE__MEMBER_AUTH_INVALID, -1 },
+	{ "other_members_device_key", "signed by the device key of " AUTH_OTHER_MEMBER ", the "
+	  "body naming " AUTH_MEMBER, false, 40, "al", AUTH_MEMBER, "m-42", 500, AUTH_MINUTES(5),
+	  16, 1, BODY_CANONICAL, ENV_CANONICAL, SIG_PAE, POINTCLEAR__V1__CODE__MEMBER_AUTH_INVALID,
+	  POINTCLEAR__V1__CODE__MEMBER_AUTH_INVALID, -1 },
+	{ "body_fields_out_of_order", "member_id written before alliance_id; genuinely signed",
+	  false, 40, AUTH_OK, BODY_SWAPPED, ENV_CANONICAL, SIG_PAE,
+	  POINTCLEAR__V1__CODE__MEMBER_AUTH_INVALID, POINTCLEAR__V1__CODE__MEMBER_AUTH_INVALID, -1 },
+	{ "body_default_written", "max_points 0 written out as a field (a default value); "
+	  "genuinely signed", false, 40, "al", AUTH_MEMBER, "m-42", 0, AUTH_MINUTES(5), 16, 0,
+	  BODY_ZERO_WRITTEN, ENV_CANONICAL, SIG_PAE, POINTCLEAR__V1__CODE__MEMBER_AUTH_INVALID,
+	  POINTCLEAR__V1__CODE__MEMBER_AUTH_INVALID, -1 },
+	{ "body_unknown_field", "the valid body followed by field 7, varint 1; genuinely signed",
+	  false, 40, AUTH_OK, BODY_UNKNOWN_FIELD, ENV_CANONICAL, SIG_PAE,
+	  POINTCLEAR__V1__CODE__MEMBER_AUTH_INVALID, POINTCLEAR__V1__CODE__MEMBER_AUTH_INVALID, -1 },
+	{ "nonce_15_bytes", "a canonical body whose nonce is 15 bytes", false, 40, "al",
+	  AUTH_MEMBER, "m-42", 500, AUTH_MINUTES(5), 15, 0, BODY_CANONICAL, ENV_CANONICAL, SIG_PAE,
+	  POINTCLEAR__V1__CODE__MEMBER_AUTH_INVALID, POINTCLEAR__V1__CODE__MEMBER_AUTH_INVALID, -1 },
+	{ "envelope_unknown_field", "the valid SignedAuthorization followed by field 4, "
+	  "varint 1: inside the Event it makes the payload non-canonical", false, 40, AUTH_OK,
+	  BODY_CANONICAL, ENV_UNKNOWN_FIELD, SIG_PAE, POINTCLEAR__V1__CODE__MEMBER_AUTH_INVALID,
+	  POINTCLEAR__V1__CODE__NON_CANONICAL, -1 },
+	{ "envelope_fields_out_of_order", "the valid SignedAuthorization with key_id written "
+	  "before body", false, 40, AUTH_OK, BODY_CANONICAL, ENV_SWAPPED, SIG_PAE,
+	  POINTCLEAR__V1__CODE__MEMBER_AUTH_INVALID, POINTCLEAR__V1__CODE__NON_CANONICAL, -1 },
+	{ "other_merchant", "the body names merchant m-43; the event is m-42's", false, 40, "al",
+	  AUTH_MEMBER, "m-43", 500, AUTH_MINUTES(5), 16, 0, BODY_CANONICAL, ENV_CANONICAL, SIG_PAE,
+	  POINTCLEAR__V1__CODE__MEMBER_AUTH_MISMATCH, POINTCLEAR__V1__CODE__MEMBER_AUTH_MISMATCH, -1 },
+	{ "other_member", "the body names " AUTH_OTHER_MEMBER "; the event and the device key "
+	  "are " AUTH_MEMBER "'s", false, 40, "al", AUTH_OTHER_MEMBER, "m-42", 500,
+	  AUTH_MINUTES(5), 16, 0, BODY_CANONICAL, ENV_CANONICAL, SIG_PAE,
+	  POINTCLEAR__V1__CODE__MEMBER_AUTH_MISMATCH, POINTCLEAR__V1__CODE__MEMBER_AUTH_MISMATCH, -1 },
+	{ "other_alliance", "the body names alliance zz; the event is al's", false, 40, "zz",
+	  AUTH_MEMBER, "m-42", 500, AUTH_MINUTES(5), 16, 0, BODY_CANONICAL, ENV_CANONICAL, SIG_PAE,
+	  POINTCLEAR__V1__CODE__MEMBER_AUTH_MISMATCH, POINTCLEAR__V1__CODE__MEMBER_AUTH_MISMATCH, -1 },
+	{ "expired", "expires_at_us one microsecond before the clock", false, 40, "al",
+	  AUTH_MEMBER, "m-42", 500, -1, 16, 0, BODY_CANONICAL, ENV_CANONICAL, SIG_PAE,
+	  POINTCLEAR__V1__CODE__MEMBER_AUTH_EXPIRED, POINTCLEAR__V1__CODE__MEMBER_AUTH_EXPIRED, -1 },
+	{ "expires_too_late", "expires_at_us one hour and one microsecond after the clock",
+	  false, 40, "al", AUTH_MEMBER, "m-42", 500, AUTH_MINUTES(60) + 1, 16, 0, BODY_CANONICAL,
+	  ENV_CANONICAL, SIG_PAE, POINTCLEAR__V1__CODE__MEMBER_AUTH_EXPIRED,
+	  POINTCLEAR__V1__CODE__MEMBER_AUTH_EXPIRED, -1 },
+	{ "exceeded", "max_points 39 for a redeem of 40 points", false, 40, "al", AUTH_MEMBER,
+	  "m-42", 39, AUTH_MINUTES(5), 16, 0, BODY_CANONICAL, ENV_CANONICAL, SIG_PAE,
+	  POINTCLEAR__V1__CODE__MEMBER_AUTH_EXCEEDED, POINTCLEAR__V1__CODE__MEMBER_AUTH_EXCEEDED, -1 },
+#undef AUTH_OK
+};
+#define AUTH_CASE_COUNT (sizeof(auth_cases) / sizeof(auth_cases[0]))
+
+static json_object *key_json(const struct key *k)
+{
+	json_object *o = json_object_new_object();
+
+	add_hex(o, "seed", k->seed, PC_SEED_SIZE);
+	add_hex(o, "public_key", k->pk, PC_PK_SIZE);
+	add_str(o, "key_id", k->id);
+	return o;
+}
+
+static void auth_body(struct pbw *w, const struct auth_case *c, const uint8_t *nonce)
+{
+	Pointclear__V1__MemberAuthorization ma = POINTCLEAR__V1__MEMBER_AUTHORIZATION__INIT;
+
+	ma.alliance_id = (char *)c->alliance;
+	ma.member_id = (char *)c->member;
+	ma.merchant_id = (char *)c->merchant;
+	ma.max_points = c->max_points;
+	ma.expires_at_us = AUTH_CLOCK_US + c->expires_after_us;
+	ma.nonce = (ProtobufCBinaryData){ c->nonce_len, (uint8_t *)nonce };
+	switch (c->body) {
+	case BODY_CANONICAL:
+		pbw_message(w, &ma.base);
+		break;
+	case BODY_UNKNOWN_FIELD:
+		pbw_message(w, &ma.base);
+		pbw_uint(w, 7, 1);
+		break;
+	case BODY_SWAPPED:
+	case BODY_ZERO_WRITTEN:
+		if (c->body == BODY_SWAPPED)
+			pbw_str(w, 2, c->member);
+		pbw_str(w, 1, c->alliance);
+		if (c->body == BODY_ZERO_WRITTEN)
+			pbw_str(w, 2, c->member);
+		pbw_str(w, 3, c->merchant);
+		pbw_uint(w, 4, (uint64_t)c->max_points);
+		pbw_uint(w, 5, (uint64_t)ma.expires_at_us);
+		pbw_len(w, 6, nonce, c->nonce_len);
+		break;
+	}
+}
+
+static void auth_envelope(struct pbw *w, const struct auth_case *c, const struct pbw *body,
+                          const char *key_id, const uint8_t *sig)
+{
+	Pointclear__V1__SignedAuthorization sa = POINTCLEAR__V1__SIGNED_AUTHORIZATION__INIT;
+
+	sa.body = (ProtobufCBinaryData){ body->len, body->buf };
+	sa.key_id = (char *)key_id;
+	sa.signature = (ProtobufCBinaryData){ PC_SIG_SIZE, (uint8_t *)sig };
+	if (c->env == ENV_SWAPPED) {
+		pbw_str(w, 2, key_id);
+		pbw_len(w, 1, body->buf, body->len);
+		pbw_len(w, 3, sig, PC_SIG_SIZE);
+		return;
+	}
+	pbw_message(w, &sa.base);
+	if (c->env == ENV_UNKNOWN_FIELD)
+		pbw_uint(w, 4, 1);
+}
+
+/* The leaf of an approved case: a ledger where the member had 1000 points. */
+static json_object *auth_leaf_json(const struct auth_case *c, const uint8_t *env, size_t len)
+{
+	struct pc_leaf l = {
+		.alliance_id = "al", .sequence = (uint64_t)c->sequence,
+		.accepted_at_us = AUTH_ACCEPTED_US, .envelope = env, .envelope_len = len,
+		.decision = c->hold
+		            ? (struct pc_leaf_decision){ 1, 0, 960, 900, 60, 0,
+		                                         AUTH_ACCEPTED_US + 600000000 }
+		            : (struct pc_leaf_decision){ 1, 0, 960, 960, 40, 40, 0 },
+	};
+
+	return leaf_json(c->name, &l);
+}
+
+static json_object *auth_case_json(const struct auth_case *c, size_t index,
+                                   const struct key dev[DEVICE_COUNT], const struct key *merchant)
+{
+	json_object *o = json_object_new_object();
+	const struct key *k = &dev[c->device];
+	uint8_t nonce[PC_AUTH_NONCE_SIZE], sig[PC_SIG_SIZE], *payload, *env, *pae;
+	struct pbw body = { 0 }, sa = { 0 };
+	char event_id[16];
+	size_t payload_len, env_len, pae_len;
+	int err;
+	struct pc_event_desc d = {
+		.kind = c->hold ? PC_EVENT_HOLD : PC_EVENT_REDEEM, .alliance_id = "al",
+		.merchant_id = "m-42", .event_id = event_id, .event_time_us = SAMPLE_TIME_US,
+		.store_id = "store-1", .terminal_id = "pos:7", .member_id = AUTH_MEMBER,
+		.amount = c->points, .duration_s = c->hold ? 600 : 0,
+	};
+
+	/* distinct per case, so that every case may be sent to one ledger */
+	for (size_t i = 0; i < sizeof(nonce); i++)
+		nonce[i] = (uint8_t)(0xa0 + index * 16 + i);
+	snprintf(event_id, sizeof(event_id), "e-a%03zu", index + 1);
+	auth_body(&body, c, nonce);
+	if (pc_sign(sig, c->sig == SIG_EVENT_TYPE ? PC_EVENT_PAYLOAD_TYPE
+	                                          : PC_MEMBER_AUTH_PAYLOAD_TYPE,
+	            body.buf, body.len, k->sk) != 0)
+		abort();
+	if (c->sig == SIG_FLIPPED)
+		sig[10] ^= 0x01;
+	auth_envelope(&sa, c, &body, k->id, sig);
+	pae_len = pc_pae_length(PC_MEMBER_AUTH_PAYLOAD_TYPE, body.len);
+	if ((pae = malloc(pae_len)) == NULL)
+		abort();
+	pc_pae_encode(pae, pae_len, PC_MEMBER_AUTH_PAYLOAD_TYPE, body.buf, body.len);
+
+	d.authorization = sa.buf;
+	d.authorization_len = sa.len;
+	if (pc_event_encode(&d, NULL, 0, &payload_len) != PC_EB_TOO_SMALL ||
+	    (payload = malloc(payload_len)) == NULL ||
+	    pc_event_encode(&d, payload, payload_len, &payload_len) != PC_EB_OK ||
+	    (env = pc_event_sign(&d, merchant->sk, merchant->id, &env_len, &err)) == NULL)
+		abort();
+
+	add_str(o, "name", c->name);
+	add_str(o, "description", c->description);
+	add_str(o, "code", enum_name(&pointclear__v1__code__descriptor, c->code));
+	add_str(o, "submit_code", enum_name(&pointclear__v1__code__descriptor, c->submit_code));
+	add_str(o, "key_id", k->id);
+	if (c->sig != SIG_FLIPPED) {
+		add_str(o, "signed_by", k->id);
+		add_str(o, "signed_type", c->sig == SIG_EVENT_TYPE ? PC_EVENT_PAYLOAD_TYPE
+		                                                   : PC_MEMBER_AUTH_PAYLOAD_TYPE);
+	}
+	add_hex(o, "body", body.buf, body.len);
+	if (c->body == BODY_CANONICAL) {
+		Pointclear__V1__MemberAuthorization *ma =
+			pc_member_authorization_unpack(body.buf, body.len, NULL);
+
+		if (ma == NULL)
+			abort();
+		json_object_object_add(o, "member_authorization", pbjson_from_message(&ma->base));
+		pc_member_authorization_free(ma);
+	}
+	add_hex(o, "pae", pae, pae_len);
+	add_hex(o, "signature", sig, PC_SIG_SIZE);
+	add_hex(o, "authorization", sa.buf, sa.len);
+	add_str(o, "event_kind", c->hold ? "hold" : "redeem");
+	add_str(o, "event_id", event_id);
+	add_i64(o, "points", c->points);
+	add_hex(o, "payload", payload, payload_len);
+	if (c->submit_code == POINTCLEAR__V1__CODE__OK) {
+		Pointclear__V1__Event *back = pc_event_unpack(payload, payload_len, NULL);
+
+		if (back == NULL)
+			abort();
+		json_object_object_add(o, "event", pbjson_from_message(&back->base));
+		pc_event_free(back);
+	}
+	add_hex(o, "envelope", env, env_len);
+	if (c->sequence >= 0)
+		json_object_object_add(o, "leaf", auth_leaf_json(c, env, env_len));
+	free(pae);
+	free(payload);
+	free(env);
+	free(body.buf);
+	free(sa.buf);
+	return o;
+}
+
+static json_object *member_authorizations_json(const struct key *merchant)
+{
+	json_object *o = json_object_new_object(), *devs = json_object_new_array();
+	json_object *cases = json_object_new_array();
+	struct key dev[DEVICE_COUNT];
+
+	for (int i = 0; i < DEVICE_COUNT; i++) {
+		json_object *k;
+
+		memset(dev[i].seed, 0x05 + i, PC_SEED_SIZE);
+		pc_keypair_from_seed(dev[i].pk, dev[i].sk, dev[i].seed);
+		pc_key_id(dev[i].id, dev[i].pk);
+		k = key_json(&dev[i]);
+		if (device_member[i] != NULL)
+			add_str(k, "member_id", device_member[i]);
+		json_object_array_add(devs, k);
+	}
+	add_str(o, "payload_type", PC_MEMBER_AUTH_PAYLOAD_TYPE);
+	add_str(o, "alliance_id", "al");
+	add_str(o, "merchant_id", "m-42");
+	add_str(o, "merchant_key_id", merchant->id);
+	add_i64(o, "clock_us", AUTH_CLOCK_US);
+	json_object_object_add(o, "device_keys", devs);
+	for (size_t i = 0; i < AUTH_CASE_COUNT; i++)
+		json_object_array_add(cases, auth_case_json(&auth_cases[i], i, dev, merchant));
+	json_object_object_add(o, "cases", cases);
+	return o;
+}
+
 int main(int argc, char **argv)
 {
 	struct key keys[KEY_COUNT];
@@ -1033,6 +1332,7 @@ int main(int argc, char **argv)
 	json_object_object_add(root, "lookups", lookups_json());
 	json_object_object_add(root, "lookup_results", lookup_results);
 	json_object_object_add(root, "protocol_errors", protocol_errors_json(&keys[0]));
+	json_object_object_add(root, "member_authorizations", member_authorizations_json(&keys[0]));
 	fprintf(out, "%s\n", json_object_to_json_string_ext(root,
 		JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(root);

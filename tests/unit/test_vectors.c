@@ -1,16 +1,19 @@
-/* test_vectors.c - holds the library to proto/testvectors/signing.json, vector by vector. */
+/* test_vectors.c - holds the library to proto/testvectors/signing.json, vector by vector,
+ * and the daemon's validation (validate.c) to the member authorization vectors. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
 #include "pbjson.h"
+#include "pointclear/event_build.h"
 #include "pointclear/codec.h"
 #include "pointclear/frame.h"
 #include "pointclear/leaf.h"
@@ -18,6 +21,11 @@
 #include "pointclear/receipt_check.h"
 #include "pointclear/sign.h"
 #include "testutil.h"
+
+/* the daemon's own checks before the database (pccore) */
+#include "keycache.h"
+#include "request.h"
+#include "validate.h"
 
 #define VECTORS PC_VECTORS_DIR "/signing.json"
 
@@ -136,39 +144,44 @@ static void test_rfc8032(void **state)
 	}
 }
 
+/* A leaf's fields encode to its `leaf` and hash to its `leaf_hash`. */
+static void check_leaf(json_object *v)
+{
+	json_object *n;
+	size_t env_len, ext_len;
+	uint8_t *env = hex_decode(str(v, "envelope"), &env_len);
+	uint8_t *ext = hex_decode(str(v, "ext"), &ext_len);
+	uint8_t buf[1024], hash[PC_HASH_SIZE];
+	struct pc_leaf l = {
+		.alliance_id = str(v, "alliance_id"),
+		.sequence = (uint64_t)i64(v, "sequence"),
+		.accepted_at_us = i64(v, "accepted_at_us"),
+		.envelope = env, .envelope_len = env_len,
+		.decision = { .balance = i64(v, "balance"), .available = i64(v, "available"),
+		              .amount = i64(v, "amount"), .remaining = i64(v, "remaining"),
+		              .hold_expires_at_us = i64(v, "hold_expires_at_us") },
+		.ext = ext, .ext_len = ext_len,
+	};
+	size_t len;
+
+	assert_true(json_object_object_get_ex(v, "status", &n));
+	l.decision.status = (uint8_t)json_object_get_int(n);
+	assert_true(json_object_object_get_ex(v, "code", &n));
+	l.decision.code = (uint16_t)json_object_get_int(n);
+	len = pc_leaf_encode(buf, sizeof(buf), &l);
+	assert_bytes_hex(buf, len, str(v, "leaf"));
+	assert_int_equal(pc_leaf_hash(hash, &l), 0);
+	assert_bytes_hex(hash, sizeof(hash), str(v, "leaf_hash"));
+	free(env);
+	free(ext);
+}
+
 static void test_leaves(void **state)
 {
 	json_object *leaves = array(*state, "leaves", 2);
 
-	for (size_t i = 0; i < json_object_array_length(leaves); i++) {
-		json_object *v = json_object_array_get_idx(leaves, i), *n;
-		size_t env_len, ext_len;
-		uint8_t *env = hex_decode(str(v, "envelope"), &env_len);
-		uint8_t *ext = hex_decode(str(v, "ext"), &ext_len);
-		uint8_t buf[1024], hash[PC_HASH_SIZE];
-		struct pc_leaf l = {
-			.alliance_id = str(v, "alliance_id"),
-			.sequence = (uint64_t)i64(v, "sequence"),
-			.accepted_at_us = i64(v, "accepted_at_us"),
-			.envelope = env, .envelope_len = env_len,
-			.decision = { .balance = i64(v, "balance"), .available = i64(v, "available"),
-			              .amount = i64(v, "amount"), .remaining = i64(v, "remaining"),
-			              .hold_expires_at_us = i64(v, "hold_expires_at_us") },
-			.ext = ext, .ext_len = ext_len,
-		};
-		size_t len;
-
-		assert_true(json_object_object_get_ex(v, "status", &n));
-		l.decision.status = (uint8_t)json_object_get_int(n);
-		assert_true(json_object_object_get_ex(v, "code", &n));
-		l.decision.code = (uint16_t)json_object_get_int(n);
-		len = pc_leaf_encode(buf, sizeof(buf), &l);
-		assert_bytes_hex(buf, len, str(v, "leaf"));
-		assert_int_equal(pc_leaf_hash(hash, &l), 0);
-		assert_bytes_hex(hash, sizeof(hash), str(v, "leaf_hash"));
-		free(env);
-		free(ext);
-	}
+	for (size_t i = 0; i < json_object_array_length(leaves); i++)
+		check_leaf(json_object_array_get_idx(leaves, i));
 }
 
 /* The key of that id from the vectors' key list; false when there is none. */
@@ -809,6 +822,265 @@ static void test_protocol_errors(void **state)
 	assert_true(seen_dup == 1 && seen_body == 1);
 }
 
+/* ------------------------------------------------------------ member authorizations */
+
+#define AUTH_DEVICES 8
+
+struct device {
+	const char *id, *member;     /* member NULL: registered to no one */
+	uint8_t pk[PC_PK_SIZE], sk[PC_SK_SIZE];
+};
+
+static bool contains(const uint8_t *hay, size_t n, const uint8_t *needle, size_t m)
+{
+	for (size_t i = 0; m <= n && i <= n - m; i++)
+		if (memcmp(hay + i, needle, m) == 0)
+			return true;
+	return false;
+}
+
+static pc_code code_named(const char *name)
+{
+	const ProtobufCEnumValue *v =
+		protobuf_c_enum_descriptor_get_value_by_name(&pointclear__v1__code__descriptor, name);
+
+	if (v == NULL)
+		fail_msg("no code %s", name);
+	return (pc_code)v->value;
+}
+
+static const struct device *device_named(const struct device *dev, size_t n, const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(dev[i].id, id) == 0)
+			return &dev[i];
+	fail_msg("no device key %s", id);
+	return NULL;
+}
+
+/* The clearing house the cases describe, as the daemon's key cache holds it:
+ * alliance al requiring consent for every REDEEM and HOLD (threshold 0), merchant
+ * m-42 with its key, and the device keys registered to a member. */
+static struct pc_keys *auth_snapshot(json_object *root, json_object *ma,
+                                     const struct device *dev, size_t n)
+{
+	struct pc_keys *k = pc_keys_new();
+	struct pc_alliance_info a = { .currency = "EUR", .consent = true,
+	                              .window_future_us = INT64_C(300) * 1000000,
+	                              .window_past_us = INT64_C(7) * 86400 * 1000000 };
+	struct pc_merchant_info m = { .status = PC_MERCHANT_ACTIVE };
+	struct pc_key_info key = { .valid_from_us = 0, .revoked_at_us = INT64_MAX };
+	uint8_t sk[PC_SK_SIZE];
+
+	snprintf(a.id, sizeof a.id, "%s", str(ma, "alliance_id"));
+	assert_int_equal(pc_keys_add_alliance(k, &a), 0);
+	snprintf(m.alliance, sizeof m.alliance, "%s", a.id);
+	snprintf(m.id, sizeof m.id, "%s", str(ma, "merchant_id"));
+	pc_keys_add_merchant(k, &m);
+	snprintf(key.alliance, sizeof key.alliance, "%s", a.id);
+	snprintf(key.merchant, sizeof key.merchant, "%s", m.id);
+	snprintf(key.key_id, sizeof key.key_id, "%s", str(ma, "merchant_key_id"));
+	assert_true(find_key(root, key.key_id, key.pk, sk));
+	pc_keys_add_key(k, &key);
+	for (size_t i = 0; i < n; i++) {
+		struct pc_device_info d = { .revoked_at_us = INT64_MAX };
+
+		if (dev[i].member == NULL)
+			continue;
+		snprintf(d.alliance, sizeof d.alliance, "%s", a.id);
+		snprintf(d.key_id, sizeof d.key_id, "%s", dev[i].id);
+		snprintf(d.member, sizeof d.member, "%s", dev[i].member);
+		memcpy(d.pk, dev[i].pk, PC_PK_SIZE);
+		pc_keys_add_device(k, &d);
+	}
+	pc_keys_seal(k);
+	return k;
+}
+
+/* The authorization's own bytes: PAE, signature, the SignedAuthorization and
+ * its body through the codec's decoders (each on its own, as the CLI takes one). */
+static void check_auth_bytes(json_object *c, const struct device *dev, size_t n)
+{
+	size_t body_len, sig_len, auth_len, pae_len;
+	uint8_t *body = hex_decode(str(c, "body"), &body_len);
+	uint8_t *sig = hex_decode(str(c, "signature"), &sig_len);
+	uint8_t *auth = hex_decode(str(c, "authorization"), &auth_len), *pae, again[PC_SIG_SIZE];
+	const struct device *named = device_named(dev, n, str(c, "key_id"));
+	const char *by = opt_str(c, "signed_by"), *type = opt_str(c, "signed_type");
+	pc_code code = code_named(str(c, "code")), submit = code_named(str(c, "submit_code")), got;
+	json_object *fields;
+
+	assert_int_equal(sig_len, PC_SIG_SIZE);
+	pae_len = pc_pae_length(PC_MEMBER_AUTH_PAYLOAD_TYPE, body_len);
+	pae = malloc(pae_len);
+	assert_non_null(pae);
+	pc_pae_encode(pae, pae_len, PC_MEMBER_AUTH_PAYLOAD_TYPE, body, body_len);
+	assert_bytes_hex(pae, pae_len, str(c, "pae"));
+	if (by != NULL) {
+		assert_non_null(type);
+		assert_int_equal(pc_sign(again, type, body, body_len,
+		                         device_named(dev, n, by)->sk), 0);
+		assert_memory_equal(again, sig, PC_SIG_SIZE);
+	}
+	/* verifies exactly when it is the named key's signature under the right type */
+	assert_int_equal(pc_verify(sig, PC_MEMBER_AUTH_PAYLOAD_TYPE, body, body_len, named->pk),
+	                 by != NULL && strcmp(by, named->id) == 0 &&
+	                 strcmp(type, PC_MEMBER_AUTH_PAYLOAD_TYPE) == 0);
+
+	Pointclear__V1__SignedAuthorization *sa =
+		pc_signed_authorization_unpack(auth, auth_len, &got);
+	if (code != submit) {
+		/* a non-canonical SignedAuthorization: refused on its own, and inside
+		 * the Event it makes the payload non-canonical */
+		assert_int_equal(code, POINTCLEAR__V1__CODE__MEMBER_AUTH_INVALID);
+		assert_int_equal(submit, POINTCLEAR__V1__CODE__NON_CANONICAL);
+		assert_null(sa);
+		assert_int_equal(got, POINTCLEAR__V1__CODE__MEMBER_AUTH_INVALID);
+		Pointclear__V1__SignedAuthorization *raw =
+			pointclear__v1__signed_authorization__unpack(NULL, auth_len, auth);
+		assert_non_null(raw);
+		assert_memory_equal(raw->body.data, body, body_len);
+		pointclear__v1__signed_authorization__free_unpacked(raw, NULL);
+	} else {
+		assert_non_null(sa);
+		assert_int_equal(got, POINTCLEAR__V1__CODE__OK);
+		assert_int_equal(sa->body.len, body_len);
+		assert_memory_equal(sa->body.data, body, body_len);
+		assert_string_equal(sa->key_id, named->id);
+		assert_int_equal(sa->signature.len, PC_SIG_SIZE);
+		assert_memory_equal(sa->signature.data, sig, PC_SIG_SIZE);
+		pc_signed_authorization_free(sa);
+	}
+
+	Pointclear__V1__MemberAuthorization *ma =
+		pc_member_authorization_unpack(body, body_len, &got);
+	if (json_object_object_get_ex(c, "member_authorization", &fields)) {
+		assert_non_null(ma);
+		check_fields_bytes(&pointclear__v1__member_authorization__descriptor, fields,
+		                   str(c, "body"), &ma->base);
+		pc_member_authorization_free(ma);
+	} else {
+		assert_null(ma);
+		assert_int_equal(got, POINTCLEAR__V1__CODE__MEMBER_AUTH_INVALID);
+		assert_int_equal(code, POINTCLEAR__V1__CODE__MEMBER_AUTH_INVALID);
+	}
+	free(pae);
+	free(body);
+	free(sig);
+	free(auth);
+}
+
+/* The SUBMIT body: the merchant's signed envelope around the Event carrying the
+ * authorization verbatim as field 8, and the daemon's validation of it. */
+static void check_auth_submit(json_object *root, json_object *ma, json_object *c,
+                              const struct pc_keys *keys)
+{
+	size_t env_len, payload_len, auth_len, sealed_len;
+	uint8_t *env = hex_decode(str(c, "envelope"), &env_len);
+	uint8_t *payload = hex_decode(str(c, "payload"), &payload_len);
+	uint8_t *auth = hex_decode(str(c, "authorization"), &auth_len), *sealed;
+	uint8_t pk[PC_PK_SIZE], sk[PC_SK_SIZE];
+	const char *merchant_key = str(ma, "merchant_key_id");
+	pc_code submit = code_named(str(c, "submit_code"));
+	json_object *event, *leaf;
+
+	/* the merchant's signature, reproduced: Ed25519 is deterministic */
+	assert_true(find_key(root, merchant_key, pk, sk));
+	sealed_len = pc_envelope_size(payload_len, merchant_key);
+	sealed = malloc(sealed_len);
+	assert_non_null(sealed);
+	assert_int_equal(pc_envelope_seal(sealed, sealed_len, &sealed_len, payload, payload_len,
+	                                  sk, merchant_key), PC_EB_OK);
+	assert_int_equal(sealed_len, env_len);
+	assert_memory_equal(sealed, env, env_len);
+	/* field 8 holds the authorization's bytes as they are */
+	assert_true(contains(payload, payload_len, auth, auth_len));
+	if (json_object_object_get_ex(c, "event", &event)) {
+		Pointclear__V1__Event *back = pc_event_unpack(payload, payload_len, NULL);
+
+		assert_non_null(back);
+		assert_non_null(back->authorization);
+		check_fields_bytes(&pointclear__v1__event__descriptor, event, str(c, "payload"),
+		                   &back->base);
+		assert_string_equal(back->event_id, str(c, "event_id"));
+		pc_event_free(back);
+	}
+
+	struct pc_request *r = pc_request_new(env, env_len, 1);
+	snprintf(r->alliance, sizeof r->alliance, "%s", str(ma, "alliance_id"));
+	snprintf(r->merchant, sizeof r->merchant, "%s", str(ma, "merchant_id"));
+	bool ok = pc_validate(r, keys, i64(ma, "clock_us"));
+	if ((ok ? POINTCLEAR__V1__CODE__OK : r->code) != submit)
+		fail_msg("%s: validation answers %d (%s), the vector %s", str(c, "name"),
+		         ok ? 0 : (int)r->code, ok ? "accepted" : r->message, str(c, "submit_code"));
+	if (ok) {
+		json_object *f = object(c, "member_authorization");
+		size_t nonce_len;
+		uint8_t *nonce = hex_decode(str(f, "nonce"), &nonce_len);
+
+		assert_true(r->row.has_auth);
+		assert_string_equal(r->row.auth_key, str(c, "key_id"));
+		assert_int_equal(nonce_len, sizeof r->row.auth_nonce);
+		assert_memory_equal(r->row.auth_nonce, nonce, nonce_len);
+		assert_int_equal(r->row.auth_expires_us, i64(f, "expires_at_us"));
+		assert_int_equal(r->row.amount, i64(c, "points"));
+		free(nonce);
+	}
+	pc_request_free(r);   /* frees env */
+	if (json_object_object_get_ex(c, "leaf", &leaf)) {
+		assert_string_equal(str(leaf, "envelope"), str(c, "envelope"));
+		check_leaf(leaf);
+	}
+	free(sealed);
+	free(payload);
+	free(auth);
+}
+
+static void test_member_authorizations(void **state)
+{
+	json_object *root = *state, *ma = object(root, "member_authorizations");
+	json_object *devs = array(ma, "device_keys", 3), *cases = array(ma, "cases", 19);
+	struct device dev[AUTH_DEVICES];
+	size_t n = json_object_array_length(devs), seen[8] = { 0 }, recorded = 0;
+	struct pc_keys *keys;
+
+	assert_string_equal(str(ma, "payload_type"), PC_MEMBER_AUTH_PAYLOAD_TYPE);
+	assert_true(n <= AUTH_DEVICES);
+	for (size_t i = 0; i < n; i++) {
+		json_object *k = json_object_array_get_idx(devs, i);
+		size_t len;
+		uint8_t *seed = hex_decode(str(k, "seed"), &len);
+		char id[PC_KEY_ID_LEN + 1];
+
+		assert_int_equal(len, PC_SEED_SIZE);
+		pc_keypair_from_seed(dev[i].pk, dev[i].sk, seed);
+		assert_bytes_hex(dev[i].pk, PC_PK_SIZE, str(k, "public_key"));
+		pc_key_id(id, dev[i].pk);
+		dev[i].id = str(k, "key_id");
+		assert_string_equal(id, dev[i].id);
+		dev[i].member = opt_str(k, "member_id");
+		free(seed);
+	}
+	keys = auth_snapshot(root, ma, dev, n);
+	for (size_t i = 0; i < json_object_array_length(cases); i++) {
+		json_object *c = json_object_array_get_idx(cases, i), *leaf;
+		static const char *const codes[8] = {
+			"OK", "MEMBER_AUTH_INVALID", "MEMBER_AUTH_MISMATCH", "MEMBER_AUTH_EXPIRED",
+			"MEMBER_AUTH_EXCEEDED", "NON_CANONICAL",
+		};
+
+		check_auth_bytes(c, dev, n);
+		check_auth_submit(root, ma, c, keys);
+		for (size_t j = 0; j < 6; j++)
+			seen[j] += strcmp(str(c, "submit_code"), codes[j]) == 0;
+		recorded += json_object_object_get_ex(c, "leaf", &leaf);
+	}
+	/* valid redeem, hold and boundaries; each refusal of PROTOCOL.md's list */
+	assert_true(seen[0] >= 3 && seen[1] >= 8 && seen[2] >= 3 && seen[3] >= 2 && seen[4] >= 1);
+	assert_true(seen[5] >= 2 && recorded >= 2);
+	pc_keys_release(keys);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -822,6 +1094,7 @@ int main(void)
 		cmocka_unit_test(test_lookups),
 		cmocka_unit_test(test_lookup_results),
 		cmocka_unit_test(test_protocol_errors),
+		cmocka_unit_test(test_member_authorizations),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
