@@ -62,6 +62,7 @@ static void add_merchants(const PGresult *res)
 		const char *st = PQgetvalue(res, i, 2);
 		m.status = strcmp(st, "gone") == 0 ? PC_MERCHANT_GONE
 		         : strcmp(st, "in_transition") == 0 ? PC_MERCHANT_IN_TRANSITION
+		         : strcmp(st, "suspended") == 0 ? PC_MERCHANT_SUSPENDED
 		         : PC_MERCHANT_ACTIVE;
 		pc_keys_add_merchant(building, &m);
 	}
@@ -93,6 +94,12 @@ static void add_keys(const PGresult *res)
 		k.revoked_at_us = strtoll(PQgetvalue(res, i, 5), NULL, 10);
 		pc_keys_add_key(building, &k);
 	}
+}
+
+static void add_revoked_certs(const PGresult *res)
+{
+	for (int i = 0; i < PQntuples(res); i++)
+		pc_keys_add_revoked_cert(building, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
 }
 
 static void publish(void)
@@ -129,7 +136,8 @@ static void on_load_step(void *arg, enum pc_db_outcome outcome, const PGresult *
 	switch (load_step++) {
 	case 0: add_alliances(res); break;
 	case 1: add_merchants(res); break;
-	case 2: add_keys(res); publish(); break;
+	case 2: add_keys(res); break;
+	case 3: add_revoked_certs(res); publish(); break;
 	}
 }
 
@@ -145,8 +153,8 @@ void pc_control_reload(void)
 	loading = true;
 	load_step = 0;
 	static const char *const steps[] = { PC_STMT_LOAD_ALLIANCES, PC_STMT_LOAD_MERCHANTS,
-	                                     PC_STMT_LOAD_KEYS };
-	for (int i = 0; i < 3; i++) {
+	                                     PC_STMT_LOAD_KEYS, PC_STMT_LOAD_REVOKED_CERTS };
+	for (int i = 0; i < 4; i++) {
 		if (pc_db_send_prepared(control_db, steps[i], 0, NULL, NULL, NULL, 0,
 		                        on_load_step, NULL) < 0) {
 			if (building)

@@ -26,12 +26,13 @@ static const Oid record_batch_types[PC_RECORD_BATCH_NPARAMS] = {
 	PC_OID_TEXT_ARRAY,   /* referral code */
 	PC_OID_TIMESTAMPTZ_ARRAY,   /* touch time */
 	PC_OID_TEXT_ARRAY,   /* currency */
+	PC_OID_INT2_ARRAY,   /* key state: NULL, or per event NULL or the key's refusal code */
 };
 
 const struct pc_db_statement pc_writer_statements[] = {
 	{ PC_STMT_RECORD_BATCH,
 	  "SELECT * FROM pc_record_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
-	  " $15, $16, $17, $18, $19, $20, $21, $22)",
+	  " $15, $16, $17, $18, $19, $20, $21, $22, p_key_state => $23)",
 	  PC_RECORD_BATCH_NPARAMS, record_batch_types },
 };
 const int pc_writer_nstatements = 1;
@@ -45,10 +46,13 @@ const struct pc_db_statement pc_control_statements[] = {
 	  0, NULL },
 	{ PC_STMT_LOAD_MERCHANTS,
 	  "SELECT alliance_id, merchant_id, status FROM merchants", 0, NULL },
+	/* a retired key is unusable once its grace is over, as a revoked one */
 	{ PC_STMT_LOAD_KEYS,
 	  "SELECT alliance_id, key_id, merchant_id, encode(public_key, 'hex'), pc_us(valid_from),"
-	  " coalesce(pc_us(revoked_at), 9223372036854775807) FROM merchant_keys",
+	  " coalesce(pc_us(least(revoked_at, grace_until)), 9223372036854775807) FROM merchant_keys",
 	  0, NULL },
+	{ PC_STMT_LOAD_REVOKED_CERTS,
+	  "SELECT alliance_id, serial FROM merchant_certs WHERE revoked_at IS NOT NULL", 0, NULL },
 	{ PC_STMT_EXPIRE_HOLDS, "SELECT pc_expire_holds($1)", 1, int4_type },
 	/* LOOKUP (lookup.c): the same columns as PC_STMT_RECORD_BATCH */
 	{ PC_STMT_LOOKUP, "SELECT * FROM pc_lookup_entries($1, $2, $3)", PC_LOOKUP_NPARAMS,
