@@ -58,7 +58,8 @@ const struct pc_db_statement pc_control_statements[] = {
 	{ PC_STMT_LOOKUP, "SELECT * FROM pc_lookup_entries($1, $2, $3)", PC_LOOKUP_NPARAMS,
 	  lookup_types },
 };
-const int pc_control_nstatements = 5;
+const int pc_control_nstatements =
+	(int)(sizeof pc_control_statements / sizeof pc_control_statements[0]);
 
 const char *const pc_control_setup[] = { "LISTEN pc_keys" };
 const int pc_control_nsetup = 1;
