@@ -40,7 +40,7 @@ struct pc_key_info {
 	                             INT64_MAX: neither */
 };
 
-/* A merchant TLS certificate's serial, as upper-case hex without leading zeros
+/* A merchant TLS certificate's serial, as upper-case hex in whole octets
  * (BN_bn2hex); RFC 5280 allows 20 octets. */
 #define PC_CERT_SERIAL_MAX 41
 

@@ -34,7 +34,7 @@ ALTER TABLE merchants DROP CONSTRAINT merchants_status_check,
 
 CREATE TABLE merchant_certs (
     alliance_id  text COLLATE "C" NOT NULL,
-    serial       text COLLATE "C" NOT NULL CHECK (serial ~ '^[0-9A-F]{1,40}$'),  -- hex, as BN_bn2hex
+    serial       text COLLATE "C" NOT NULL CHECK (serial ~ '^([0-9A-F]{2}){1,20}$'),  -- hex octets, as BN_bn2hex
     merchant_id  text COLLATE "C" NOT NULL,
     not_after    timestamptz,
     issued_at    timestamptz NOT NULL DEFAULT now(),

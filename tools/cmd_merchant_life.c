@@ -105,7 +105,7 @@ static int two_ids(struct pc_cli *ctx, int argc, char **argv, const char *usage,
 static int set_status(struct pc_cli *ctx, int argc, char **argv, const char *usage,
                       const char *sql, const char *done)
 {
-	const char *alliance, *merchant;
+	const char *alliance = NULL, *merchant = NULL;
 	struct db d = {0};
 	PGresult *res = NULL;
 	int rc = two_ids(ctx, argc, argv, usage, &alliance, &merchant);
@@ -159,8 +159,9 @@ int merchant_resume(struct pc_cli *ctx, int argc, char **argv)
 	return set_status(ctx, argc, argv, resume_usage, sql_resume, "active");
 }
 
-/* Upper-case hex without leading zeros, from what a person copies out of
- * `openssl x509 -serial` (SERIAL=...) or `-text` (colons). 0, or -1. */
+/* Upper-case hex in whole octets with no leading zero octet, as BN_bn2hex
+ * writes it (and so the daemon compares it), from what a person copies out of
+ * `openssl x509 -serial` (serial=...) or `-text` (colons). 0, or -1. */
 static int serial_normalize(const char *in, char out[SERIAL_MAX])
 {
 	size_t n = 0;
@@ -184,6 +185,12 @@ static int serial_normalize(const char *in, char out[SERIAL_MAX])
 	if (n == 0)
 		return -1;   /* serials are positive */
 	out[n] = '\0';
+	if (n % 2) {
+		if (n + 2 > SERIAL_MAX)
+			return -1;
+		memmove(out + 1, out, n + 1);
+		out[0] = '0';
+	}
 	return 0;
 }
 

@@ -404,6 +404,20 @@ static void test_revoke_cert(void **state)
 	assert_int_equal(harness_sql_int64(h, "SELECT count(*) FROM merchant_certs"
 	                                      " WHERE merchant_id = 'cafe' AND revoked_at IS NOT NULL",
 	                                      NULL), 0);
+
+	/* a serial as `openssl x509 -text` shows it (lower case, colons) names the
+	 * same certificate: the new one is revoked, no row is added */
+	harness_sql_text(h, serial, sizeof serial,
+	                 "SELECT lower(regexp_replace(serial, '(..)(?!$)', '\\1:', 'g'))"
+	                 " FROM merchant_certs WHERE merchant_id = 'airline' AND revoked_at IS NULL",
+	                 NULL);
+	harness_cli_ok(h, NULL, "merchant", "revoke-cert", HARNESS_ALLIANCE, "airline", serial,
+	               NULL);
+	assert_int_equal(harness_sql_int64(h, "SELECT count(*) FROM merchant_certs"
+	                                      " WHERE merchant_id = 'airline' AND revoked_at IS NULL",
+	                                      NULL), 0);
+	assert_int_equal(harness_sql_int64(h, "SELECT count(*) FROM merchant_certs"
+	                                      " WHERE merchant_id = 'airline'", NULL), 2);
 }
 
 static int setup(void **state)
