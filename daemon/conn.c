@@ -623,3 +623,23 @@ void pc_conn_reap(void)
 		free(c);
 	}
 }
+
+/* After a key reload: every identified connection the new snapshot no longer
+ * allows (its merchant suspended, its certificate revoked) is closed at once,
+ * in-flight requests going on detached as for any close. */
+static void close_refused_on(struct pc_conn_list *l, const struct pc_keys *keys)
+{
+	struct pc_conn *c, *next;
+	TAILQ_FOREACH_SAFE(c, l, link, next) {
+		SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+		const char *why = ssl ? pc_tls_refused(ssl, keys, c->alliance, c->merchant) : NULL;
+		if (why)
+			conn_close(c, why);
+	}
+}
+
+void pc_conn_close_refused(const struct pc_keys *keys)
+{
+	close_refused_on(&srv->active, keys);
+	close_refused_on(&srv->draining, keys);
+}

@@ -35,6 +35,11 @@ void pc_conn_sweep(void);
 /* Frees closed connections; runs outside any of their callbacks (janitor.c). */
 void pc_conn_reap(void);
 
+/* Closes the identified connections that keys no longer allows (tls.h,
+ * pc_tls_refused); called with each new key snapshot. */
+struct pc_keys;
+void pc_conn_close_refused(const struct pc_keys *keys);
+
 /* Shutdown (PROTOCOL.md, "Shutdown"). shutdown_begin: connections still in
  * their handshake are closed; the others keep reading through the drain window,
  * their requests answered SHUTTING_DOWN by the core. goodbye_all: the window is

@@ -64,6 +64,7 @@ static void add_merchants(const PGresult *res)
 		const char *st = PQgetvalue(res, i, 2);
 		m.status = strcmp(st, "gone") == 0 ? PC_MERCHANT_GONE
 		         : strcmp(st, "in_transition") == 0 ? PC_MERCHANT_IN_TRANSITION
+		         : strcmp(st, "suspended") == 0 ? PC_MERCHANT_SUSPENDED
 		         : PC_MERCHANT_ACTIVE;
 		pc_keys_add_merchant(building, &m);
 	}
@@ -111,6 +112,12 @@ static void add_devices(const PGresult *res)
 	}
 }
 
+static void add_revoked_certs(const PGresult *res)
+{
+	for (int i = 0; i < PQntuples(res); i++)
+		pc_keys_add_revoked_cert(building, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+}
+
 static void publish(void)
 {
 	pc_keys_seal(building);
@@ -146,7 +153,8 @@ static void on_load_step(void *arg, enum pc_db_outcome outcome, const PGresult *
 	case 0: add_alliances(res); break;
 	case 1: add_merchants(res); break;
 	case 2: add_keys(res); break;
-	case 3: add_devices(res); publish(); break;
+	case 3: add_devices(res); break;
+	case 4: add_revoked_certs(res); publish(); break;
 	}
 }
 
@@ -162,8 +170,9 @@ void pc_control_reload(void)
 	loading = true;
 	load_step = 0;
 	static const char *const steps[] = { PC_STMT_LOAD_ALLIANCES, PC_STMT_LOAD_MERCHANTS,
-	                                     PC_STMT_LOAD_KEYS, PC_STMT_LOAD_DEVICES };
-	for (int i = 0; i < 4; i++) {
+	                                     PC_STMT_LOAD_KEYS, PC_STMT_LOAD_DEVICES,
+	                                     PC_STMT_LOAD_REVOKED_CERTS };
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
 		if (pc_db_send_prepared(control_db, steps[i], 0, NULL, NULL, NULL, 0,
 		                        on_load_step, NULL) < 0) {
 			if (building)

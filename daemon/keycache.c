@@ -8,6 +8,11 @@
 
 #include "log.h"
 
+struct revoked_cert {
+	char alliance[65];
+	char serial[PC_CERT_SERIAL_MAX];
+};
+
 struct pc_keys {
 	atomic_int refs;
 	struct pc_alliance_info *alliances;
@@ -18,6 +23,8 @@ struct pc_keys {
 	int n_keys, cap_keys;
 	struct pc_device_info *devices;
 	int n_devices, cap_devices;
+	struct revoked_cert *certs;
+	int n_certs, cap_certs;
 };
 
 static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -66,6 +73,24 @@ void pc_keys_add_device(struct pc_keys *k, const struct pc_device_info *d)
 	k->devices[k->n_devices++] = *d;
 }
 
+void pc_keys_add_revoked_cert(struct pc_keys *k, const char *alliance, const char *serial)
+{
+	struct revoked_cert c;
+	if (strlen(alliance) >= sizeof c.alliance || strlen(serial) >= sizeof c.serial)
+		return;
+	strcpy(c.alliance, alliance);
+	strcpy(c.serial, serial);
+	GROW(k->certs, k->n_certs, k->cap_certs);
+	k->certs[k->n_certs++] = c;
+}
+
+static int cmp_cert(const void *a, const void *b)
+{
+	const struct revoked_cert *x = a, *y = b;
+	int c = strcmp(x->alliance, y->alliance);
+	return c ? c : strcmp(x->serial, y->serial);
+}
+
 static int cmp_alliance(const void *a, const void *b)
 {
 	return strcmp(((const struct pc_alliance_info *)a)->id, ((const struct pc_alliance_info *)b)->id);
@@ -102,6 +127,8 @@ void pc_keys_seal(struct pc_keys *k)
 		qsort(k->merchants, (size_t)k->n_merchants, sizeof *k->merchants, cmp_merchant);
 	if (k->n_keys)
 		qsort(k->keys, (size_t)k->n_keys, sizeof *k->keys, cmp_key);
+	if (k->n_certs)
+		qsort(k->certs, (size_t)k->n_certs, sizeof *k->certs, cmp_cert);
 }
 
 static void keys_free(struct pc_keys *k)
@@ -114,6 +141,7 @@ static void keys_free(struct pc_keys *k)
 	free(k->merchants);
 	free(k->keys);
 	free(k->devices);
+	free(k->certs);
 	free(k);
 }
 
@@ -183,6 +211,17 @@ const struct pc_device_info *pc_keys_device(const struct pc_keys *k, const char 
 	strcpy(probe.alliance, alliance);
 	strcpy(probe.key_id, key_id);
 	return bsearch(&probe, k->devices, (size_t)k->n_devices, sizeof probe, cmp_device);
+}
+
+bool pc_keys_cert_revoked(const struct pc_keys *k, const char *alliance, const char *serial)
+{
+	struct revoked_cert probe;
+	if (!k || !k->n_certs || strlen(alliance) >= sizeof probe.alliance ||
+	    strlen(serial) >= sizeof probe.serial)
+		return false;
+	strcpy(probe.alliance, alliance);
+	strcpy(probe.serial, serial);
+	return bsearch(&probe, k->certs, (size_t)k->n_certs, sizeof probe, cmp_cert) != NULL;
 }
 
 int pc_keys_alliance_count(const struct pc_keys *k)

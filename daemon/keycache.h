@@ -13,7 +13,8 @@
 #include <stdint.h>
 #include <openssl/x509.h>
 
-enum pc_merchant_status { PC_MERCHANT_ACTIVE, PC_MERCHANT_IN_TRANSITION, PC_MERCHANT_GONE };
+enum pc_merchant_status { PC_MERCHANT_ACTIVE, PC_MERCHANT_IN_TRANSITION, PC_MERCHANT_GONE,
+                          PC_MERCHANT_SUSPENDED };
 
 struct pc_alliance_info {
 	char id[65];
@@ -40,7 +41,8 @@ struct pc_key_info {
 	char merchant[65];
 	uint8_t pk[32];
 	int64_t valid_from_us;
-	int64_t revoked_at_us;    /* INT64_MAX: not revoked */
+	int64_t revoked_at_us;    /* unusable from: revoked, or retired and its grace over;
+	                             INT64_MAX: neither */
 };
 
 /* A member's device key (not revoked when loaded): it signs their authorizations. */
@@ -51,6 +53,9 @@ struct pc_device_info {
 	uint8_t pk[32];
 	int64_t revoked_at_us;    /* INT64_MAX: not revoked */
 };
+/* A merchant TLS certificate's serial, as upper-case hex in whole octets
+ * (BN_bn2hex); RFC 5280 allows 20 octets. */
+#define PC_CERT_SERIAL_MAX 41
 
 struct pc_keys;   /* the snapshot */
 
@@ -60,6 +65,9 @@ int pc_keys_add_alliance(struct pc_keys *k, const struct pc_alliance_info *a);  
 void pc_keys_add_merchant(struct pc_keys *k, const struct pc_merchant_info *m);
 void pc_keys_add_key(struct pc_keys *k, const struct pc_key_info *key);
 void pc_keys_add_device(struct pc_keys *k, const struct pc_device_info *d);
+/* A revoked merchant certificate of that alliance's CA; a serial too long is
+ * ignored (no certificate could carry it). */
+void pc_keys_add_revoked_cert(struct pc_keys *k, const char *alliance, const char *serial);
 void pc_keys_seal(struct pc_keys *k);   /* sorts; lookups only after this */
 
 /* The current snapshot: publish (takes the caller's reference), acquire, release. */
@@ -74,6 +82,7 @@ const struct pc_key_info *pc_keys_key(const struct pc_keys *k, const char *allia
                                       const char *key_id);
 const struct pc_device_info *pc_keys_device(const struct pc_keys *k, const char *alliance,
                                             const char *key_id);
+bool pc_keys_cert_revoked(const struct pc_keys *k, const char *alliance, const char *serial);
 int pc_keys_alliance_count(const struct pc_keys *k);
 const struct pc_alliance_info *pc_keys_alliance_at(const struct pc_keys *k, int i);
 

@@ -61,10 +61,12 @@ static void on_first_keys(void *arg)
 	pc_core_open_db(srv->core, on_writer_ready, srv);
 }
 
-/* The TLS trust follows the alliance CAs of each new key snapshot. */
+/* The TLS trust follows the alliance CAs of each new key snapshot, and the live
+ * connections its merchants' status and revoked certificates. */
 static void on_new_keys(void *arg, const struct pc_keys *old, const struct pc_keys *next)
 {
 	struct pc_server *srv = arg;
+	pc_conn_close_refused(next);   /* suspended merchants, revoked certificates */
 	if (old && pc_keys_same_cas(old, next))
 		return;
 	SSL_CTX *ctx = pc_tls_server_ctx(srv->cert_file, srv->key_file, next);

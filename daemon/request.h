@@ -63,6 +63,7 @@ struct pc_request {
 	int64_t mono_received_us, mono_verified_us, mono_sent_us;
 	bool verdict_ok;                      /* the worker's verdict, until the loop takes it */
 	pc_code code;                         /* REJECTED: why */
+	pc_code key_state;                    /* OK, or why its verified key is not usable now */
 	const char *message;                  /* static text */
 	Pointclear__V1__Event *event;         /* VERIFIED on: owned */
 	struct pc_event_row row;

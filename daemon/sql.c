@@ -29,13 +29,14 @@ static const Oid record_batch_types[PC_RECORD_BATCH_NPARAMS] = {
 	PC_OID_TEXT_ARRAY,   /* member authorization: device key id */
 	PC_OID_BYTEA_ARRAY,  /* member authorization: nonce */
 	PC_OID_INT8_ARRAY,   /* member authorization: expiry, µs */
+	PC_OID_INT2_ARRAY,   /* key state: NULL, or per event NULL or the key's refusal code */
 };
 
 const struct pc_db_statement pc_writer_statements[] = {
 	{ PC_STMT_RECORD_BATCH,
 	  "SELECT * FROM pc_record_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
 	  " $15, $16, $17, $18, $19, $20, $21, $22,"
-	  " p_auth_key => $23, p_auth_nonce => $24, p_auth_expires => $25)",
+	  " p_auth_key => $23, p_auth_nonce => $24, p_auth_expires => $25, p_key_state => $26)",
 	  PC_RECORD_BATCH_NPARAMS, record_batch_types },
 };
 const int pc_writer_nstatements = (int)(sizeof pc_writer_statements / sizeof pc_writer_statements[0]);
@@ -50,9 +51,10 @@ const struct pc_db_statement pc_control_statements[] = {
 	  0, NULL },
 	{ PC_STMT_LOAD_MERCHANTS,
 	  "SELECT alliance_id, merchant_id, status FROM merchants", 0, NULL },
+	/* a retired key is unusable once its grace is over, as a revoked one */
 	{ PC_STMT_LOAD_KEYS,
 	  "SELECT alliance_id, key_id, merchant_id, encode(public_key, 'hex'), pc_us(valid_from),"
-	  " coalesce(pc_us(revoked_at), 9223372036854775807) FROM merchant_keys",
+	  " coalesce(pc_us(least(revoked_at, grace_until)), 9223372036854775807) FROM merchant_keys",
 	  0, NULL },
 	/* a key revoked already is as good as unknown: left out */
 	{ PC_STMT_LOAD_DEVICES,
@@ -60,12 +62,15 @@ const struct pc_db_statement pc_control_statements[] = {
 	  " coalesce(pc_us(revoked_at), 9223372036854775807) FROM member_devices"
 	  " WHERE revoked_at IS NULL OR revoked_at > now()",
 	  0, NULL },
+	{ PC_STMT_LOAD_REVOKED_CERTS,
+	  "SELECT alliance_id, serial FROM merchant_certs WHERE revoked_at IS NOT NULL", 0, NULL },
 	{ PC_STMT_EXPIRE_HOLDS, "SELECT pc_expire_holds($1)", 1, int4_type },
 	/* LOOKUP (lookup.c): the same columns as PC_STMT_RECORD_BATCH */
 	{ PC_STMT_LOOKUP, "SELECT * FROM pc_lookup_entries($1, $2, $3)", PC_LOOKUP_NPARAMS,
 	  lookup_types },
 };
-const int pc_control_nstatements = (int)(sizeof pc_control_statements / sizeof pc_control_statements[0]);
+const int pc_control_nstatements =
+	(int)(sizeof pc_control_statements / sizeof pc_control_statements[0]);
 
 const char *const pc_control_setup[] = { "LISTEN pc_keys" };
 const int pc_control_nsetup = 1;

@@ -5,11 +5,12 @@
 #include "db.h"
 
 #define PC_STMT_RECORD_BATCH "pc_record_batch"
-#define PC_RECORD_BATCH_NPARAMS 25
+#define PC_RECORD_BATCH_NPARAMS 26   /* the last four (authorizations, key states) are NULL in most batches */
 #define PC_STMT_LOAD_ALLIANCES "pc_load_alliances"
 #define PC_STMT_LOAD_MERCHANTS "pc_load_merchants"
 #define PC_STMT_LOAD_KEYS "pc_load_keys"
 #define PC_STMT_LOAD_DEVICES "pc_load_devices"
+#define PC_STMT_LOAD_REVOKED_CERTS "pc_load_revoked_certs"
 #define PC_STMT_EXPIRE_HOLDS "pc_expire_holds"
 #define PC_STMT_LOOKUP "pc_lookup_entries"   /* alliance, merchant, event ids */
 #define PC_LOOKUP_NPARAMS 3

@@ -115,8 +115,41 @@ int pc_tls_identify(SSL *ssl, const struct pc_keys *keys, char alliance[65],
 		*why = "client certificate names an unknown merchant";
 		goto out;
 	}
+	if ((*why = pc_tls_refused(ssl, keys, alliance, merchant)) != NULL)
+		goto out;
 	rc = 0;
 out:
 	X509_free(peer);
 	return rc;
+}
+
+int pc_tls_cert_serial(X509 *cert, char out[PC_CERT_SERIAL_MAX])
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
+	char *hex = bn ? BN_bn2hex(bn) : NULL;
+	int rc = -1;
+	if (hex && strlen(hex) < PC_CERT_SERIAL_MAX) {
+		strcpy(out, hex);
+		rc = 0;
+	}
+	OPENSSL_free(hex);
+	BN_free(bn);
+	return rc;
+}
+
+/* What the key cache says of an identified peer now: at the handshake, and for
+ * every live connection after a reload (conn.c). A serial that cannot be read
+ * is treated as revoked: nothing could be checked. */
+const char *pc_tls_refused(SSL *ssl, const struct pc_keys *keys, const char *alliance,
+                           const char *merchant)
+{
+	const struct pc_merchant_info *m = pc_keys_merchant(keys, alliance, merchant);
+	if (m && m->status == PC_MERCHANT_SUSPENDED)
+		return "merchant_suspended";
+	X509 *peer = SSL_get0_peer_certificate(ssl);
+	char serial[PC_CERT_SERIAL_MAX];
+	if (!peer || pc_tls_cert_serial(peer, serial) < 0 ||
+	    pc_keys_cert_revoked(keys, alliance, serial))
+		return "cert_revoked";
+	return NULL;
 }

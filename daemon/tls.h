@@ -18,4 +18,15 @@ SSL_CTX *pc_tls_server_ctx(const char *cert_file, const char *key_file,
 int pc_tls_identify(SSL *ssl, const struct pc_keys *keys, char alliance[65],
                     char merchant[65], const char **why);
 
+/* The certificate's serial as keycache.h writes it; 0, or -1 when too long. */
+int pc_tls_cert_serial(X509 *cert, char out[PC_CERT_SERIAL_MAX]);
+
+/* Why an identified peer may no longer be served, as the log's reason
+ * ("merchant_suspended", "cert_revoked"), or NULL. pc_tls_identify asks it at
+ * the handshake; after each key reload conn.c asks it for every live connection.
+ * TLS sessions are never resumed (no tickets, no cache), so every connection
+ * passes the handshake's check. */
+const char *pc_tls_refused(SSL *ssl, const struct pc_keys *keys, const char *alliance,
+                           const char *merchant);
+
 #endif

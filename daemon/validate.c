@@ -249,14 +249,11 @@ bool pc_validate(struct pc_request *r, const struct pc_keys *keys, int64_t now_u
 		refuse(r, CODE(WRONG_MERCHANT), "the signing key belongs to another merchant");
 		goto out;
 	}
-	if (key->valid_from_us > now_us) {
-		refuse(r, CODE(KEY_NOT_YET_VALID), "the signing key is not valid yet");
-		goto out;
-	}
-	if (key->revoked_at_us <= now_us) {
-		refuse(r, CODE(KEY_REVOKED), "the signing key is revoked");
-		goto out;
-	}
+	/* A key not usable now is not refused here: bytes it signed that are
+	 * recorded already must still be answered REPLAYED (PROTOCOL.md), and only
+	 * the database knows. The signature must verify all the same. */
+	r->key_state = key->valid_from_us > now_us ? CODE(KEY_NOT_YET_VALID)
+	             : key->revoked_at_us <= now_us ? CODE(KEY_REVOKED) : CODE(OK);
 	if (!pc_verify(env->signature.data, PC_EVENT_PAYLOAD_TYPE, env->payload.data,
 	               env->payload.len, key->pk)) {
 		refuse(r, CODE(BAD_SIGNATURE), "signature does not verify");
@@ -289,6 +286,8 @@ out:
 		return refuse(r, CODE(UNKNOWN_MERCHANT), "no such merchant");
 	if (m->status == PC_MERCHANT_GONE)
 		return refuse(r, CODE(MERCHANT_INACTIVE), "the merchant has left the alliance");
+	if (m->status == PC_MERCHANT_SUSPENDED)
+		return refuse(r, CODE(MERCHANT_INACTIVE), "the merchant is suspended");
 	if (!need_id(r, ev->event_id, "event_id is required", "event_id is malformed") ||
 	    !need_id(r, ev->store_id, "store_id is required", "store_id is malformed") ||
 	    !need_id(r, ev->terminal_id, "terminal_id is required", "terminal_id is malformed"))

@@ -45,21 +45,23 @@ static void answer_failure(struct pc_writer *w, struct pc_request *r, enum pc_ba
 	w->answer(w->answer_arg, r, &o);
 }
 
-/* The 25 parameter arrays of one batch, in pc_record_batch's order. The last
- * three, the member authorizations, are left NULL (buf NULL) when no event of
- * the batch carries one: the batch SQL then skips them altogether. */
-static void build_params(struct batch *b, struct pc_pgarray *p)
+/* The 26 parameter arrays of one batch, in pc_record_batch's order. The member
+ * authorizations (22-24) are left NULL (buf NULL) when no event of the batch
+ * carries one, and the key states (25) when no event has one (*key_states): the
+ * batch SQL then skips them altogether. */
+static void build_params(struct batch *b, struct pc_pgarray *p, bool *key_states)
 {
 	static const uint32_t elem[PC_RECORD_BATCH_NPARAMS] = {
 		PC_OID_TEXT, PC_OID_TEXT, PC_OID_TEXT, PC_OID_TEXT, PC_OID_INT2, PC_OID_BYTEA,
 		PC_OID_BYTEA, PC_OID_TIMESTAMPTZ, PC_OID_TEXT, PC_OID_TEXT, PC_OID_TEXT, PC_OID_INT8,
 		PC_OID_TEXT, PC_OID_INT8, PC_OID_INT4, PC_OID_TEXT, PC_OID_TEXT, PC_OID_TEXT,
 		PC_OID_TEXT, PC_OID_TEXT, PC_OID_TIMESTAMPTZ, PC_OID_TEXT, PC_OID_TEXT, PC_OID_BYTEA,
-		PC_OID_INT8,
+		PC_OID_INT8, PC_OID_INT2,
 	};
 	bool any_auth = false;
 	for (int i = 0; i < b->n && !any_auth; i++)
 		any_auth = b->reqs[i]->row.has_auth;
+	*key_states = false;
 	for (int i = 0; i < PC_RECORD_BATCH_NPARAMS; i++)
 		pc_pgarray_init(&p[i], elem[i]);
 	for (int i = 0; i < b->n; i++) {
@@ -97,6 +99,12 @@ static void build_params(struct batch *b, struct pc_pgarray *p)
 		else
 			pc_pgarray_null(&p[20]);
 		pc_pgarray_text(&p[21], row->currency);
+		if (r->key_state != 0) {
+			pc_pgarray_int2(&p[25], (int16_t)r->key_state);
+			*key_states = true;
+		} else {
+			pc_pgarray_null(&p[25]);
+		}
 		if (!any_auth)
 			continue;
 		if (row->has_auth) {
@@ -110,7 +118,7 @@ static void build_params(struct batch *b, struct pc_pgarray *p)
 		}
 	}
 	for (int i = 0; i < PC_RECORD_BATCH_NPARAMS; i++)
-		if (i < 22 || any_auth)
+		if (i < 22 || i == 25 || any_auth)
 			pc_pgarray_finish(&p[i]);
 		else
 			pc_pgarray_free(&p[i]);   /* sent as NULL */
@@ -280,12 +288,15 @@ static void send_batch(struct pc_writer *w)
 	struct pc_pgarray p[PC_RECORD_BATCH_NPARAMS];
 	const char *values[PC_RECORD_BATCH_NPARAMS];
 	int lengths[PC_RECORD_BATCH_NPARAMS], formats[PC_RECORD_BATCH_NPARAMS];
-	build_params(b, p);
+	bool key_states;
+	build_params(b, p, &key_states);
 	for (int i = 0; i < PC_RECORD_BATCH_NPARAMS; i++) {
 		values[i] = (const char *)p[i].buf;
 		lengths[i] = (int)p[i].len;
 		formats[i] = 1;
 	}
+	if (!key_states)
+		values[PC_RECORD_BATCH_NPARAMS - 1] = NULL;
 	w->batches_sent++;
 	log_debug("writer batch=%llu events=%d queued=%d", (unsigned long long)w->batches_sent, n,
 	          w->queued);

@@ -1,5 +1,6 @@
 /* cmd_merchant.c - `pointclear merchant add|rotate-key|revoke-key|list` (and
- * `keygen`, the merchant's side, in merchant_keys.c).
+ * `keygen`, the merchant's side, in merchant_keys.c; suspend, resume, issue-cert
+ * and revoke-cert in cmd_merchant_life.c).
  *
  * A merchant's keys are either its own, registered from their public halves
  * (--public-key, --csr), or made here on the quick path and written to the
@@ -19,6 +20,7 @@
 #include "db.h"
 #include "home.h"
 #include "merchant_keys.h"
+#include "merchant_life.h"
 #include "pki.h"
 #include "pointclear/ids.h"
 #include "pointclear/sign.h"
@@ -37,7 +39,10 @@ static const char add_usage[] =
 	"  ADMIN_HOME/alliances/ALLIANCE/merchants/MERCHANT. Prints the key id.\n";
 static const char rotate_usage[] =
 	"usage: pointclear merchant rotate-key ALLIANCE MERCHANT [--public-key SIGN.PUB | --out DIR]\n"
-	"  New signing key valid from now; the current one is revoked now. With\n"
+	"        [--grace SECONDS]\n"
+	"  New signing key valid from now; the current one is retired now: events it\n"
+	"  signed are accepted for SECONDS more (default: the alliance's key_grace_s,\n"
+	"  86400), then refused KEY_REVOKED; revoke-key ends it at once. With\n"
 	"  --public-key the merchant's new key is registered and nothing written;\n"
 	"  otherwise a key pair is made in DIR (default as for `add`), the old files\n"
 	"  kept as sign.key.<keyid>, sign.pub.<keyid>. Prints the new key id.\n";
@@ -57,10 +62,14 @@ static const char sql_insert_key[] =
 /* the merchant row locked: concurrent rotations of one merchant take turns */
 static const char sql_lock_merchant[] =
 	"SELECT 1 FROM merchants WHERE alliance_id = $1 AND merchant_id = $2 FOR UPDATE";
-/* a key not yet valid cannot be revoked before it starts (CHECK revoked_at >= valid_from) */
-static const char sql_revoke_current[] =
-	"UPDATE merchant_keys SET revoked_at = greatest(now(), valid_from)"
-	" WHERE alliance_id = $1 AND merchant_id = $2 AND (revoked_at IS NULL OR revoked_at > now())";
+/* The keys in use are retired now with a grace ($3 seconds, else the alliance's);
+ * a key retired or revoked already keeps the end it has. */
+static const char sql_retire_current[] =
+	"UPDATE merchant_keys SET retired_at = now(), grace_until = now() + make_interval("
+	"  secs => coalesce($3::integer,"
+	"                   (SELECT key_grace_s FROM alliances WHERE alliance_id = $1)))"
+	" WHERE alliance_id = $1 AND merchant_id = $2 AND retired_at IS NULL"
+	" AND (revoked_at IS NULL OR revoked_at > now())";
 /* never moves a revocation later: that would make the key valid again for a while */
 static const char sql_revoke_key[] =
 	"UPDATE merchant_keys SET revoked_at = coalesce($4::timestamptz, now())"
@@ -87,9 +96,12 @@ static const char sql_list_keys[] =
 	"SELECT merchant_id, key_id,"
 	"  CASE WHEN valid_from > now() THEN 'pending'"
 	"       WHEN revoked_at IS NOT NULL AND revoked_at <= now() THEN 'revoked'"
+	"       WHEN grace_until <= now() THEN 'retired'"
+	"       WHEN grace_until IS NOT NULL THEN 'grace'"
 	"       ELSE 'current' END,"
 	"  to_char(valid_from AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-	"  coalesce(to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '-')"
+	"  coalesce(to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '-'),"
+	"  coalesce(to_char(grace_until AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '-')"
 	" FROM merchant_keys WHERE alliance_id = $1 ORDER BY merchant_id COLLATE \"C\", valid_from, key_id";
 
 /* Checks ALLIANCE and MERCHANT as identifiers and picks the directory the
@@ -162,8 +174,8 @@ static int load_alliance_ca(struct pc_cli *ctx, const char *alliance, X509 **ca,
  * for the key of the merchant's request or one made here; with the quick path's
  * private halves, staged in dir. */
 static int add_files(struct pc_cli *ctx, const struct add_args *a, const char *dir,
-                     const struct mkey_sign *sk, struct home_stage *st, char *err,
-                     size_t errlen)
+                     const struct mkey_sign *sk, struct home_stage *st, X509 **cert_out,
+                     char *err, size_t errlen)
 {
 	EVP_PKEY *ca_key = NULL, *tls_key = NULL, *cert_key;
 	const char *t_key, *t_pub, *t_crt, *t_tls;
@@ -210,6 +222,8 @@ static int add_files(struct pc_cli *ctx, const struct add_args *a, const char *d
 		    pki_write_private(t_tls, tls_key, err, errlen) != 0)
 			goto out;
 	}
+	*cert_out = cert;   /* recorded with the merchant (merchant_certs) */
+	cert = NULL;
 	rc = 0;
 out:
 	X509_REQ_free(req);
@@ -236,7 +250,7 @@ static int key_taken(struct db *d, const char *alliance, const char *key_id)
 }
 
 static int add_rows(struct pc_cli *ctx, struct db *d, const struct add_args *a,
-                    const struct mkey_sign *sk)
+                    const struct mkey_sign *sk, X509 *cert)
 {
 	const char *mparams[4] = {a->alliance, a->merchant, a->name, a->industry};
 	const char *kparams[4] = {a->alliance, sk->key_id, a->merchant, sk->pk_hex};
@@ -251,6 +265,7 @@ static int add_rows(struct pc_cli *ctx, struct db *d, const struct add_args *a,
 		                a->alliance);
 	}
 	if (db_exec(d, sql_insert_key, 4, kparams) != 0 ||
+	    merchant_cert_record(d, a->alliance, a->merchant, cert) != 0 ||
 	    (a->have_terms && terms_insert(d, a->alliance, a->merchant, &a->terms, NULL) != 0) ||
 	    db_exec(d, sql_notify, 0, NULL) != 0 || db_commit(d) != 0)
 		goto fail;
@@ -283,6 +298,7 @@ static int merchant_add(struct pc_cli *ctx, int argc, char **argv)
 	const char *out_dir = NULL;
 	struct home_stage st;
 	struct db d = {0};
+	X509 *cert = NULL;
 	int c, have_issue = 0, have_redeem = 0, new_dir, rc = 1;
 
 	cli_getopt_reset();
@@ -341,11 +357,11 @@ static int merchant_add(struct pc_cli *ctx, int argc, char **argv)
 
 	home_stage_init(&st);
 	new_dir = !home_exists(dir);
-	if (add_files(ctx, &a, dir, &sk, &st, err, sizeof err) != 0) {
+	if (add_files(ctx, &a, dir, &sk, &st, &cert, err, sizeof err) != 0) {
 		cli_fail(ctx, "%s", err);
 		goto out;
 	}
-	if (add_rows(ctx, &d, &a, &sk) != 0)
+	if (add_rows(ctx, &d, &a, &sk, cert) != 0)
 		goto out;
 	/* the database has the merchant now: its files replace any stale ones */
 	if (home_stage_commit(&st, err, sizeof err) != 0) {
@@ -358,6 +374,7 @@ out:
 	home_stage_abort(&st);
 	if (rc != 0 && new_dir)
 		rmdir(dir);   /* only if it stayed empty */
+	X509_free(cert);
 	db_close(&d);
 out_key:
 	mkey_sign_free(&sk);
@@ -365,10 +382,11 @@ out_key:
 }
 
 static int rotate_rows(struct pc_cli *ctx, struct db *d, const char *alliance,
-                       const char *merchant, const struct mkey_sign *sk)
+                       const char *merchant, const char *grace, const struct mkey_sign *sk)
 {
 	const char *params[4] = {alliance, sk->key_id, merchant, sk->pk_hex};
 	const char *mparams[2] = {alliance, merchant};
+	const char *rparams[3] = {alliance, merchant, grace};
 	PGresult *res;
 	int taken;
 
@@ -388,7 +406,7 @@ static int rotate_rows(struct pc_cli *ctx, struct db *d, const char *alliance,
 		                alliance);
 	}
 	/* stdout carries only the new key id, for scripts to capture */
-	if (db_exec(d, sql_revoke_current, 2, mparams) != 0 ||
+	if (db_exec(d, sql_retire_current, 3, rparams) != 0 ||
 	    db_exec(d, sql_insert_key, 4, params) != 0 || db_exec(d, sql_notify, 0, NULL) != 0 ||
 	    db_commit(d) != 0)
 		goto fail;
@@ -429,11 +447,13 @@ static int merchant_rotate_key(struct pc_cli *ctx, int argc, char **argv)
 	static const struct option opts[] = {
 		{"public-key", required_argument, NULL, 'p'},
 		{"out", required_argument, NULL, 'o'},
+		{"grace", required_argument, NULL, 'g'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	char dir[HOME_PATH_MAX], err[512], old_id[PC_KEY_ID_LEN + 1] = "";
-	const char *public_key = NULL, *out_dir = NULL;
+	const char *public_key = NULL, *out_dir = NULL, *grace = NULL;
+	int64_t grace_s;
 	struct mkey_sign sk = {0};
 	struct home_stage st;
 	struct db d = {0};
@@ -447,6 +467,12 @@ static int merchant_rotate_key(struct pc_cli *ctx, int argc, char **argv)
 			break;
 		case 'o':
 			out_dir = optarg;
+			break;
+		case 'g':
+			/* at most 30 days, as alliances.key_grace_s */
+			if (cli_parse_i64(optarg, 0, 2592000, &grace_s) != 0)
+				return cli_fail(ctx, "--grace '%s' is not 0 to 2592000 seconds", optarg);
+			grace = optarg;
 			break;
 		case 'h':
 			return cli_usage(rotate_usage, 0);
@@ -475,7 +501,7 @@ static int merchant_rotate_key(struct pc_cli *ctx, int argc, char **argv)
 		if (rotate_files(ctx, dir, &sk, &st, old_id) != 0)
 			goto out;
 	}
-	if (rotate_rows(ctx, &d, argv[optind], argv[optind + 1], &sk) != 0)
+	if (rotate_rows(ctx, &d, argv[optind], argv[optind + 1], grace, &sk) != 0)
 		goto out;
 	if ((*old_id && mkey_keep_old(dir, old_id, err, sizeof err) != 0) ||
 	    home_stage_commit(&st, err, sizeof err) != 0) {
@@ -623,8 +649,9 @@ static int merchant_list(struct pc_cli *ctx, int argc, char **argv)
 		for (; k < PQntuples(keys) && strcmp(PQgetvalue(keys, k, 0), id) <= 0; k++) {
 			if (strcmp(PQgetvalue(keys, k, 0), id) != 0)
 				continue;
-			printf("  key %s %s valid_from=%s revoked_at=%s\n", PQgetvalue(keys, k, 1),
-			       PQgetvalue(keys, k, 2), PQgetvalue(keys, k, 3), PQgetvalue(keys, k, 4));
+			printf("  key %s %s valid_from=%s revoked_at=%s grace_until=%s\n",
+			       PQgetvalue(keys, k, 1), PQgetvalue(keys, k, 2), PQgetvalue(keys, k, 3),
+			       PQgetvalue(keys, k, 4), PQgetvalue(keys, k, 5));
 		}
 	}
 	if (PQntuples(merchants) == 0)
@@ -644,9 +671,13 @@ int cmd_merchant(struct pc_cli *ctx, int argc, char **argv)
 	static const struct cli_verb verbs[] = {
 		{"add", merchant_add, "add a merchant with its signing key and TLS certificate"},
 		{"keygen", mkey_keygen, "(merchant's side) make its keys and a certificate request"},
-		{"rotate-key", merchant_rotate_key, "new signing key, the current one revoked"},
+		{"rotate-key", merchant_rotate_key, "new signing key, the current one retired (grace)"},
 		{"revoke-key", merchant_revoke_key, "revoke a signing key now or at a time"},
 		{"list", merchant_list, "list an alliance's merchants and their keys"},
+		{"suspend", merchant_suspend, "refuse a merchant's events and connections"},
+		{"resume", merchant_resume, "make a suspended merchant active again"},
+		{"issue-cert", merchant_issue_cert, "a new TLS client certificate for a merchant"},
+		{"revoke-cert", merchant_revoke_cert, "revoke a merchant's TLS client certificate"},
 	};
 
 	return cli_dispatch(ctx, "merchant", verbs, (int)(sizeof verbs / sizeof verbs[0]), argc,

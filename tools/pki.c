@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/bio.h>
@@ -504,4 +505,29 @@ X509 *pki_make_leaf(X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *key, const char *org,
 		return NULL;
 	}
 	return x;
+}
+
+int pki_cert_serial_hex(X509 *x, char *out, size_t outlen)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	char *hex = bn ? BN_bn2hex(bn) : NULL;
+	int rc = -1;
+
+	if (hex && hex[0] != '-' && strlen(hex) < outlen) {
+		strcpy(out, hex);
+		rc = 0;
+	}
+	OPENSSL_free(hex);
+	BN_free(bn);
+	return rc;
+}
+
+int pki_cert_not_after(X509 *x, char *out, size_t outlen)
+{
+	struct tm tm;
+
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1 ||
+	    strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return -1;
+	return 0;
 }

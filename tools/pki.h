@@ -65,6 +65,12 @@ X509 *pki_make_leaf(X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *key, const char *org,
                     const char *cn, enum pki_leaf_kind kind, const struct pki_sans *sans,
                     char *err, size_t errlen);
 
+/* The serial as upper-case hex in whole octets (BN_bn2hex), the form the
+ * daemon compares with merchant_certs.serial. 0, or -1 (negative, too long). */
+int pki_cert_serial_hex(X509 *x, char *out, size_t outlen);
+/* notAfter as RFC 3339 UTC. 0, or -1. */
+int pki_cert_not_after(X509 *x, char *out, size_t outlen);
+
 /* Whether text is a valid IP address for a SAN. */
 int pki_ip_valid(const char *text);
 

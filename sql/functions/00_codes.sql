@@ -34,6 +34,7 @@ CREATE OR REPLACE FUNCTION pc_code_key_revoked() RETURNS integer LANGUAGE plpgsq
 CREATE OR REPLACE FUNCTION pc_code_key_not_yet_valid() RETURNS integer LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$ BEGIN RETURN 23; END $$;
 CREATE OR REPLACE FUNCTION pc_code_wrong_merchant() RETURNS integer LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$ BEGIN RETURN 24; END $$;
 CREATE OR REPLACE FUNCTION pc_code_unknown_alliance() RETURNS integer LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$ BEGIN RETURN 25; END $$;
+CREATE OR REPLACE FUNCTION pc_code_merchant_inactive() RETURNS integer LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$ BEGIN RETURN 27; END $$;
 CREATE OR REPLACE FUNCTION pc_code_unknown_member() RETURNS integer LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$ BEGIN RETURN 28; END $$;
 CREATE OR REPLACE FUNCTION pc_code_amount_too_large() RETURNS integer LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$ BEGIN RETURN 33; END $$;
 CREATE OR REPLACE FUNCTION pc_code_conflict() RETURNS integer LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$ BEGIN RETURN 40; END $$;
@@ -57,7 +58,7 @@ REVOKE EXECUTE ON ROUTINE pc_disposition_unspecified, pc_disposition_recorded,
     pc_disposition_replayed, pc_disposition_rejected, pc_status_approved,
     pc_status_declined, pc_code_ok, pc_code_unknown_key, pc_code_key_revoked,
     pc_code_key_not_yet_valid, pc_code_wrong_merchant, pc_code_unknown_alliance,
-    pc_code_unknown_member, pc_code_amount_too_large, pc_code_conflict,
+    pc_code_merchant_inactive, pc_code_unknown_member, pc_code_amount_too_large, pc_code_conflict,
     pc_code_insufficient_points, pc_code_hold_not_found, pc_code_hold_exceeded,
     pc_code_hold_expired, pc_code_hold_voided, pc_code_hold_captured,
     pc_code_original_not_found, pc_code_not_reversible,

@@ -12,10 +12,11 @@
 -- balances does the same (the hold sweep included, 30_holds.sql), so from then
 -- on the balances this batch loads are the truth until it commits: it decides on
 -- them in memory and writes them back once. Phases:
---   1. one set-based query: is the key valid at the clearing house's clock, is the
---      (merchant, event id) new (else replay it, or CONFLICT when the signed bytes
---      differ), does the member exist, does the id repeat within the batch; and
---      every member's balance and held points;
+--   1. one set-based query: is the (merchant, event id) new (else replay it,
+--      whatever the key's state now), is the key valid at the clearing house's
+--      clock (revoked, past its grace), is the merchant active, CONFLICT when an
+--      id is taken by other signed bytes, does the member exist, does the id
+--      repeat within the batch; and every member's balance and held points;
 --   2. a loop over the events left: each takes the next sequence and is decided on
 --      the running balances; holds are written as they come (a later event of the
 --      batch may refer to them);
@@ -57,14 +58,29 @@ BEGIN
                 OR (c.oid = 'merchant_keys'::regclass AND c.reltuples > 0));
 END $$;
 
--- The member authorization's arrays (p_auth_*) came after p_tree_max; the
--- definitions without them would make every call ambiguous, so they go first.
+-- The member authorizations' arrays (p_auth_*) and the key states came after
+-- p_tree_max; a definition without them would make every call ambiguous, so the
+-- earlier development signatures go first.
 DROP FUNCTION IF EXISTS pc_record_batch(text[], text[], text[], text[], smallint[], bytea[],
     bytea[], timestamptz[], text[], text[], text[], bigint[], text[], bigint[], integer[],
     text[], text[], text[], text[], text[], timestamptz[], text[], integer);
 DROP FUNCTION IF EXISTS pc_decide_and_record(text[], text[], text[], text[], smallint[], bytea[],
     bytea[], timestamptz[], text[], text[], text[], bigint[], text[], bigint[], integer[],
     text[], text[], text[], text[], text[], timestamptz[], text[], integer);
+DROP FUNCTION IF EXISTS pc_record_batch(text[], text[], text[], text[], smallint[], bytea[],
+    bytea[], timestamptz[], text[], text[], text[], bigint[], text[], bigint[], integer[],
+    text[], text[], text[], text[], text[], timestamptz[], text[], integer, text[], bytea[],
+    bigint[]);
+DROP FUNCTION IF EXISTS pc_decide_and_record(text[], text[], text[], text[], smallint[], bytea[],
+    bytea[], timestamptz[], text[], text[], text[], bigint[], text[], bigint[], integer[],
+    text[], text[], text[], text[], text[], timestamptz[], text[], integer, text[], bytea[],
+    bigint[]);
+DROP FUNCTION IF EXISTS pc_record_batch(text[], text[], text[], text[], smallint[], bytea[],
+    bytea[], timestamptz[], text[], text[], text[], bigint[], text[], bigint[], integer[],
+    text[], text[], text[], text[], text[], timestamptz[], text[], integer, smallint[]);
+DROP FUNCTION IF EXISTS pc_decide_and_record(text[], text[], text[], text[], smallint[], bytea[],
+    bytea[], timestamptz[], text[], text[], text[], bigint[], text[], bigint[], integer[],
+    text[], text[], text[], text[], text[], timestamptz[], text[], integer, smallint[]);
 
 -- The daemon's entry point: pc_decide_and_record, with generic plans when the
 -- statistics can be trusted. For a statement whose parameters are arrays,
@@ -90,6 +106,12 @@ DROP FUNCTION IF EXISTS pc_decide_and_record(text[], text[], text[], text[], sma
 -- authorization the daemon verified (key id, nonce, expiry), NULL for an event
 -- without one; the arrays themselves are NULL when no event of the batch has one,
 -- and then nothing here spends a statement on authorizations.
+--
+-- p_key_state: NULL, or per event NULL when its signing key was usable when the
+-- daemon received it, else the code that key earns (KEY_REVOKED, KEY_NOT_YET_VALID).
+-- Such an event was still verified against the key: it is answered REPLAYED when
+-- its payload is recorded already, else refused with that code. The arrays of a
+-- batch without one stay what they were: the daemon sends NULL.
 CREATE OR REPLACE FUNCTION pc_record_batch(
     p_alliance      text[],
     p_merchant      text[],
@@ -116,7 +138,8 @@ CREATE OR REPLACE FUNCTION pc_record_batch(
     p_tree_max      integer DEFAULT 64,
     p_auth_key      text[] DEFAULT NULL,
     p_auth_nonce    bytea[] DEFAULT NULL,
-    p_auth_expires  bigint[] DEFAULT NULL)
+    p_auth_expires  bigint[] DEFAULT NULL,
+    p_key_state     smallint[] DEFAULT NULL)
 RETURNS TABLE (
     r_idx                 integer,
     r_disposition         smallint,
@@ -149,7 +172,8 @@ BEGIN
                                        p_terminal, p_member, p_amount, p_ref_event, p_ref_seq,
                                        p_duration, p_reason, p_beneficiary, p_channel,
                                        p_campaign, p_code, p_touch_time, p_currency, p_tree_max,
-                                       p_auth_key, p_auth_nonce, p_auth_expires);
+                                       p_auth_key, p_auth_nonce, p_auth_expires,
+                                       p_key_state);
 END $$;
 
 -- Phases 1 to 3; called by pc_record_batch only.
@@ -179,7 +203,8 @@ CREATE OR REPLACE FUNCTION pc_decide_and_record(
     p_tree_max      integer DEFAULT 64,
     p_auth_key      text[] DEFAULT NULL,
     p_auth_nonce    bytea[] DEFAULT NULL,
-    p_auth_expires  bigint[] DEFAULT NULL)
+    p_auth_expires  bigint[] DEFAULT NULL,
+    p_key_state     smallint[] DEFAULT NULL)
 RETURNS TABLE (
     r_idx                 integer,
     r_disposition         smallint,
@@ -212,6 +237,7 @@ DECLARE
     one_hi      bigint;
     v_now       timestamptz;
     v_now_us    bigint;
+    v_inactive  text[];       -- 'alliance merchant' of the batch's suspended or gone merchants
     -- phase 1, per event
     v_pre       smallint[];   -- 0 decide now, else the disposition: replayed from the ledger, rejected
     v_pre_code  smallint[];
@@ -298,12 +324,22 @@ BEGIN
     v_now := clock_timestamp();
     v_now_us := pc_us(v_now);
 
+    -- Merchants that may record nothing (suspended, gone), probed once each:
+    -- usually none, and the daemon refuses them too, but its cache may be stale.
+    SELECT array_agg(u.a || ' ' || u.m) INTO v_inactive
+      FROM (SELECT DISTINCT p_alliance[i] AS a, p_merchant[i] AS m
+              FROM generate_series(1, n) AS i) u
+     CROSS JOIN LATERAL (
+         SELECT 1 FROM merchants x
+          WHERE x.alliance_id = u.a AND x.merchant_id = u.m
+            AND x.status IN ('suspended', 'gone') LIMIT 1) x;
+
     -- Phase 1.
     WITH e AS (
         SELECT u.*, min(u.i) OVER (PARTITION BY u.ev, u.m, u.a) AS first_i,
                CASE WHEN u.mem IS NOT NULL THEN min(u.i) OVER (PARTITION BY u.mem, u.a) END AS slot
           FROM (SELECT i, p_alliance[i] AS a, p_merchant[i] AS m, p_event[i] AS ev, p_key[i] AS k,
-                       p_member[i] AS mem, p_payload_hash[i] AS ph
+                       p_member[i] AS mem, p_payload_hash[i] AS ph, p_key_state[i] AS ks
                   FROM generate_series(1, n) AS i) u),
     c AS (
         SELECT e.i, e.first_i, e.slot, mb.balance AS mbal, mb.held AS mheld, l.seq,
@@ -311,20 +347,25 @@ BEGIN
                WHEN NOT (e.a = ANY (v_heads)) THEN pc_code_unknown_alliance()
                WHEN mk.key_id IS NULL THEN pc_code_unknown_key()
                WHEN mk.merchant_id <> e.m THEN pc_code_wrong_merchant()
+               -- bytes recorded already are replayed whatever became of the key or
+               -- the merchant since: the answer is the one given then
+               WHEN l.seq IS NOT NULL AND l.payload_hash = e.ph THEN l.code
+               WHEN e.ks IS NOT NULL THEN e.ks
                WHEN mk.valid_from > v_now THEN pc_code_key_not_yet_valid()
-               WHEN mk.revoked_at <= v_now THEN pc_code_key_revoked()
-               WHEN l.seq IS NOT NULL THEN CASE WHEN l.payload_hash = e.ph THEN l.code
-                                               ELSE pc_code_conflict() END
+               WHEN mk.revoked_at <= v_now OR mk.grace_until <= v_now THEN pc_code_key_revoked()
+               WHEN v_inactive IS NOT NULL AND e.a || ' ' || e.m = ANY (v_inactive)
+                   THEN pc_code_merchant_inactive()
+               WHEN l.seq IS NOT NULL THEN pc_code_conflict()
                WHEN e.mem IS NOT NULL AND mb.member_id IS NULL THEN pc_code_unknown_member()
                ELSE pc_code_ok() END AS pre_code,
                l.seq IS NOT NULL AND l.payload_hash = e.ph AND mk.key_id IS NOT NULL
-               AND mk.merchant_id = e.m AND mk.valid_from <= v_now
-               AND (mk.revoked_at IS NULL OR mk.revoked_at > v_now) AS replay
+               AND mk.merchant_id = e.m AS replay
           FROM e
           -- one keyed probe per event each, whatever the statistics say (LIMIT
           -- keeps the planner from turning them into joins of whole tables)
           LEFT JOIN LATERAL (
-              SELECT k.key_id, k.merchant_id, k.valid_from, k.revoked_at FROM merchant_keys k
+              SELECT k.key_id, k.merchant_id, k.valid_from, k.revoked_at, k.grace_until
+                FROM merchant_keys k
                WHERE k.alliance_id = e.a AND k.key_id = e.k LIMIT 1) mk ON true
           LEFT JOIN LATERAL (
               SELECT x.seq, x.payload_hash, x.code FROM ledger x

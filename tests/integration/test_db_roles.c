@@ -157,6 +157,10 @@ static void test_attacks_refused(void **state)
 		"INSERT INTO merchant_keys (alliance_id, key_id, merchant_id, public_key)"
 		" VALUES ('acme', '00000000000000ff', 'gym', decode(repeat('ab', 32), 'hex'))", DENIED);
 	expect_refused(h, c, "UPDATE merchant_keys SET revoked_at = NULL", DENIED);
+	expect_refused(h, c, "UPDATE merchant_keys SET grace_until = NULL", DENIED);
+	expect_refused(h, c, "UPDATE merchant_certs SET revoked_at = NULL", DENIED);
+	expect_refused(h, c, "UPDATE merchants SET status = 'active' WHERE status = 'suspended'",
+	               DENIED);
 	expect_refused(h, c, "UPDATE alliances SET ca_cert_pem = 'forged'", DENIED);
 	expect_refused(h, c, "UPDATE merchants SET status = 'active'", DENIED);
 	/* columns the daemon does not load are not readable either */

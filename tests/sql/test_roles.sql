@@ -63,7 +63,9 @@ SELECT set_eq($$
           'member_devices.public_key', 'member_devices.revoked_at',
           'merchants.alliance_id', 'merchants.merchant_id', 'merchants.status',
           'merchant_keys.alliance_id', 'merchant_keys.key_id', 'merchant_keys.merchant_id',
-          'merchant_keys.public_key', 'merchant_keys.valid_from', 'merchant_keys.revoked_at'],
+          'merchant_keys.public_key', 'merchant_keys.valid_from', 'merchant_keys.revoked_at',
+          'merchant_keys.grace_until',
+          'merchant_certs.alliance_id', 'merchant_certs.serial', 'merchant_certs.revoked_at'],
     'the daemon''s group reads the columns its key cache loads (daemon/sql.c), no others');
 
 SELECT ok(NOT has_schema_privilege('pointclear_daemon', 'public', 'CREATE'),
