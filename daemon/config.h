@@ -16,6 +16,9 @@ struct pc_config {
 	int global_max_pending;         /* unanswered requests in all before every connection stops reading */
 	int max_connections;
 	int max_unauthenticated;        /* connections still in the TLS handshake */
+	int max_unauthenticated_per_address;  /* ... from one IPv4 address or IPv6 /64 */
+	int max_connections_per_merchant;     /* identified connections of one merchant */
+	int idle_timeout_ms;            /* nothing in flight, no frame received: closed; 0 = never */
 	int handshake_timeout_ms;
 	int frame_timeout_ms;
 	int hold_sweep_ms;

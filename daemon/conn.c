@@ -20,6 +20,7 @@
 
 #include "answer.h"
 #include "clock.h"
+#include "connlimit.h"
 #include "core.h"
 #include "idset.h"
 #include "keycache.h"
@@ -52,6 +53,11 @@ struct pc_conn {
 	int64_t deadline_us;                /* handshake, frame or drain deadline; 0 = none */
 	bool reading;
 	bool said_goodbye;                  /* close_notify sent */
+	uint8_t addr_key[17];               /* its source address's limit key (connlimit.h) */
+	size_t addr_key_len;                /* 0: not counted under an address */
+	bool merchant_counted;              /* counted under its merchant while not closed */
+	bool close_logged;                  /* its end is logged already */
+	int64_t last_frame_us;              /* monotonic: the last complete frame read */
 };
 
 static struct pc_server *srv;
@@ -67,9 +73,15 @@ static struct event *flush_ev;
 static void conn_read_frames(struct pc_conn *c);
 static void on_flush(evutil_socket_t fd, short what, void *arg);
 
+/* Connections in their handshake per source address, identified connections
+ * per merchant (the limits below). */
+static struct pc_connlimit *per_address, *per_merchant;
+
 void pc_conn_init(struct pc_server *s)
 {
 	srv = s;
+	per_address = pc_connlimit_new();
+	per_merchant = pc_connlimit_new();
 	flush_ev = event_new(srv->base, -1, 0, on_flush, NULL);
 	if (!flush_ev)
 		fatalx("conn: event_new failed");
@@ -86,8 +98,78 @@ static struct pc_conn_list *state_list(enum conn_state st)
 	fatalx("conn: unknown state %d", (int)st);
 }
 
+/* ---------------------------------------------------------------- limits
+ *
+ * Who may hold connections (issue: one address or one merchant must not keep
+ * the others out). A connection is counted under its source address from accept
+ * until its handshake ends either way, and under its merchant from
+ * identification until it is closed. */
+
+/* At accept: false when the source address already has its share of handshakes;
+ * the socket is then closed before any TLS work is spent on it. */
+static bool limit_address_admit(struct pc_conn *c, const struct sockaddr *sa)
+{
+	c->addr_key_len = pc_connlimit_addr_key(sa, c->addr_key);
+	if (!c->addr_key_len)
+		return true;   /* not an IP socket: the total limit alone */
+	if (pc_connlimit_get(per_address, c->addr_key, c->addr_key_len) >=
+	    srv->cfg.max_unauthenticated_per_address) {
+		c->addr_key_len = 0;
+		return false;
+	}
+	pc_connlimit_add(per_address, c->addr_key, c->addr_key_len, 1);
+	return true;
+}
+
+/* The handshake is over (or the connection is): it no longer counts. */
+static void limit_address_release(struct pc_conn *c)
+{
+	if (c->addr_key_len)
+		pc_connlimit_add(per_address, c->addr_key, c->addr_key_len, -1);
+	c->addr_key_len = 0;
+}
+
+static size_t merchant_key(const struct pc_conn *c, char key[PC_CONNLIMIT_KEY_MAX])
+{
+	int n = snprintf(key, PC_CONNLIMIT_KEY_MAX, "%s/%s", c->alliance, c->merchant);
+	return n < 0 || n >= PC_CONNLIMIT_KEY_MAX ? PC_CONNLIMIT_KEY_MAX - 1 : (size_t)n;
+}
+
+/* Once identified: false when its merchant holds --max-connections-per-merchant
+ * connections already. */
+static bool limit_merchant_admit(struct pc_conn *c)
+{
+	char key[PC_CONNLIMIT_KEY_MAX];
+	size_t len = merchant_key(c, key);
+	if (pc_connlimit_get(per_merchant, key, len) >= srv->cfg.max_connections_per_merchant)
+		return false;
+	pc_connlimit_add(per_merchant, key, len, 1);
+	c->merchant_counted = true;
+	return true;
+}
+
+static void limit_merchant_release(struct pc_conn *c)
+{
+	char key[PC_CONNLIMIT_KEY_MAX];
+	if (c->merchant_counted)
+		pc_connlimit_add(per_merchant, key, merchant_key(c, key), -1);
+	c->merchant_counted = false;
+}
+
+/* Idle: identified, nothing in flight, and no complete frame for
+ * --idle-timeout-ms. PING is the keep-alive (PROTOCOL.md). A client that reads
+ * none of its answers stops being read, sends no frame, and so ends here too:
+ * what it holds is bounded in time as well as in size. */
+static bool conn_idle(const struct pc_conn *c, int64_t mono_now)
+{
+	return srv->cfg.idle_timeout_ms > 0 && c->state == CONN_ACTIVE && c->inflight == 0 &&
+	       mono_now - c->last_frame_us >= (int64_t)srv->cfg.idle_timeout_ms * 1000;
+}
+
 static void conn_enter_state(struct pc_conn *c, enum conn_state st)
 {
+	if (c->state == CONN_HANDSHAKE && st != CONN_HANDSHAKE)
+		limit_address_release(c);
 	log_debug("c=%llu state %s -> %s", (unsigned long long)c->id, state_names[c->state],
 	          state_names[st]);
 	TAILQ_REMOVE(state_list(c->state), c, link);
@@ -100,10 +182,18 @@ static void conn_close(struct pc_conn *c, const char *reason)
 {
 	if (c->state == CONN_CLOSED)
 		return;
-	log_info("c=%llu merchant=%s/%s peer=%s closed reason=\"%s\" requests=%llu inflight=%d",
-	         (unsigned long long)c->id, c->alliance[0] ? c->alliance : "-",
-	         c->merchant[0] ? c->merchant : "-", c->peer, reason,
-	         (unsigned long long)c->requests, c->inflight);
+	if (c->close_logged) {
+		/* said already, with more detail */
+	} else if (c->state == CONN_HANDSHAKE) {   /* an unauthenticated client's doing */
+		pc_log_unauth(PC_LOG_INFO, "c=%llu peer=%s closed in handshake reason=\"%s\"",
+		              (unsigned long long)c->id, c->peer, reason);
+	} else {
+		log_info("c=%llu merchant=%s/%s peer=%s closed reason=\"%s\" requests=%llu inflight=%d",
+		         (unsigned long long)c->id, c->alliance[0] ? c->alliance : "-",
+		         c->merchant[0] ? c->merchant : "-", c->peer, reason,
+		         (unsigned long long)c->requests, c->inflight);
+	}
+	limit_merchant_release(c);
 	pc_core_client_free(c->client);
 	c->client = NULL;
 	/* Bytes still staged would have sat unwritten in bev's output until the next
@@ -361,6 +451,7 @@ static void read_frames(struct pc_conn *c)
 			evbuffer_remove(in, body, body_len);
 		}
 		c->deadline_us = 0;
+		c->last_frame_us = pc_mono_us();
 		dispatch(c, &h, body, body_len);
 		global_check();
 	}
@@ -405,6 +496,47 @@ static const char *tls_error_reason(char *buf, size_t len)
 	return buf;
 }
 
+/* A handshake that failed, with why (tls.c) from the errors libevent recorded
+ * for this connection, logged within the unauthenticated clients' rate. */
+static void conn_handshake_failed(struct pc_conn *c, struct bufferevent *bev, short what)
+{
+	unsigned long errs[8];
+	int n = 0;
+	unsigned long e;
+	while ((e = bufferevent_get_openssl_error(bev)) != 0)
+		if (n < (int)(sizeof errs / sizeof errs[0]))
+			errs[n++] = e;
+	char detail[256];
+	const char *reason;
+	if (n == 0 && (what & BEV_EVENT_EOF)) {
+		reason = "client_closed";
+		snprintf(detail, sizeof detail, "the client closed before the handshake ended");
+	} else if (n == 0 && EVUTIL_SOCKET_ERROR() != 0) {
+		reason = "connection_error";
+		snprintf(detail, sizeof detail, "%s",
+		         evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	} else {
+		reason = pc_tls_failure_reason(bufferevent_openssl_get_ssl(bev), errs, n, detail,
+		                               sizeof detail);
+	}
+	pc_log_unauth(PC_LOG_INFO, "c=%llu peer=%s tls handshake failed reason=%s detail=\"%s\"",
+	              (unsigned long long)c->id, c->peer, reason, detail);
+	c->close_logged = true;
+	conn_close(c, reason);
+}
+
+/* Identified, but its merchant holds every connection it may: told why, then
+ * closed like any connection after a protocol error. */
+static void conn_refuse_merchant(struct pc_conn *c)
+{
+	srv->refused_per_merchant++;
+	log_warnx("c=%llu merchant=%s/%s peer=%s refused: connections per merchant at the limit "
+	          "of %d refused_per_merchant=%llu", (unsigned long long)c->id, c->alliance,
+	          c->merchant, c->peer, srv->cfg.max_connections_per_merchant,
+	          (unsigned long long)srv->refused_per_merchant);
+	conn_drain(c, 0, CODE(TOO_MANY_CONNECTIONS), pc_code_message(CODE(TOO_MANY_CONNECTIONS)));
+}
+
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct pc_conn *c = arg;
@@ -423,11 +555,16 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 			conn_close(c, why);
 			return;
 		}
+		if (!limit_merchant_admit(c)) {
+			conn_refuse_merchant(c);
+			return;
+		}
 		struct pc_identity id;
 		memcpy(id.alliance, c->alliance, sizeof id.alliance);
 		memcpy(id.merchant, c->merchant, sizeof id.merchant);
 		c->client = pc_core_client_new(srv->core, &id, c);
 		c->deadline_us = 0;
+		c->last_frame_us = pc_mono_us();
 		conn_enter_state(c, CONN_ACTIVE);
 		log_info("c=%llu merchant=%s/%s peer=%s authenticated", (unsigned long long)c->id,
 		         c->alliance, c->merchant, c->peer);
@@ -435,7 +572,9 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		conn_read_frames(c);
 		return;
 	}
-	if (what & BEV_EVENT_EOF) {
+	if (c->state == CONN_HANDSHAKE && (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))) {
+		conn_handshake_failed(c, bev, what);
+	} else if (what & BEV_EVENT_EOF) {
 		/* frames may have arrived with the EOF (deferred callbacks) */
 		if (c->state == CONN_ACTIVE)
 			conn_read_frames(c);
@@ -448,17 +587,35 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
+/* Closed at accept, before TLS: its address has its share of handshakes. */
+static void conn_refuse_address(const struct sockaddr *sa, int salen)
+{
+	char host[48] = "?";
+	srv->refused_per_address++;
+	getnameinfo(sa, (socklen_t)salen, host, sizeof host, NULL, 0, NI_NUMERICHOST);
+	pc_log_unauth(PC_LOG_WARN, "accept refused peer=%s reason=per_address_limit limit=%d "
+	              "refused_per_address=%llu", host, srv->cfg.max_unauthenticated_per_address,
+	              (unsigned long long)srv->refused_per_address);
+}
+
 void pc_conn_accept(evutil_socket_t fd, const struct sockaddr *sa, int salen)
 {
 	if (srv->shutting_down || srv->n_conns >= srv->cfg.max_connections ||
 	    srv->n_handshaking >= srv->cfg.max_unauthenticated || !srv->tls) {
-		log_warnx("accept refused conns=%d handshaking=%d", srv->n_conns, srv->n_handshaking);
+		pc_log_unauth(PC_LOG_WARN, "accept refused conns=%d handshaking=%d", srv->n_conns,
+		              srv->n_handshaking);
 		evutil_closesocket(fd);
 		return;
 	}
 	struct pc_conn *c = calloc(1, sizeof *c);
 	if (!c)
 		fatal("conn: calloc");
+	if (!limit_address_admit(c, sa)) {
+		conn_refuse_address(sa, salen);
+		free(c);
+		evutil_closesocket(fd);
+		return;
+	}
 	c->id = ++srv->next_conn_id;
 	c->staged = evbuffer_new();
 	if (!c->staged)
@@ -555,13 +712,22 @@ static bool conn_bytes_waiting(struct pc_conn *c)
 	return ioctl(bufferevent_getfd(c->bev), FIONREAD, &queued) == 0 && queued > 0;
 }
 
-static void sweep_list(struct pc_conn_list *l, int64_t now)
+static void sweep_list(struct pc_conn_list *l, int64_t now, int64_t mono_now)
 {
 	struct pc_conn *c, *next;
 	TAILQ_FOREACH_SAFE(c, l, link, next) {
+		if (conn_idle(c, mono_now)) {
+			srv->idle_closed++;
+			conn_drain(c, 0, CODE(IDLE_TIMEOUT), pc_code_message(CODE(IDLE_TIMEOUT)));
+			continue;
+		}
 		if (!c->deadline_us || c->deadline_us > now)
 			continue;
 		if (c->state == CONN_HANDSHAKE) {
+			pc_log_unauth(PC_LOG_INFO, "c=%llu peer=%s tls handshake failed "
+			              "reason=handshake_timeout detail=\"not done within %d ms\"",
+			              (unsigned long long)c->id, c->peer, srv->cfg.handshake_timeout_ms);
+			c->close_logged = true;
 			conn_close(c, "handshake timeout");
 		} else if (c->state == CONN_ACTIVE && c->reading && conn_bytes_waiting(c)) {
 			log_info("c=%llu merchant=%s/%s frame bytes waiting unread: reading again",
@@ -578,10 +744,10 @@ static void sweep_list(struct pc_conn_list *l, int64_t now)
 
 void pc_conn_sweep(void)
 {
-	int64_t now = pc_now_us();
-	sweep_list(&srv->handshake, now);
-	sweep_list(&srv->active, now);
-	sweep_list(&srv->draining, now);
+	int64_t now = pc_now_us(), mono_now = pc_mono_us();
+	sweep_list(&srv->handshake, now, mono_now);
+	sweep_list(&srv->active, now, mono_now);
+	sweep_list(&srv->draining, now, mono_now);
 }
 
 void pc_conn_shutdown_begin(void)
@@ -615,13 +781,16 @@ void pc_conn_close_all(const char *reason)
 		conn_close(c, reason);
 }
 
-void pc_conn_reap(void)
+int pc_conn_reap(void)
 {
 	struct pc_conn *c;
+	int n = 0;
 	while ((c = TAILQ_FIRST(&srv->closed)) != NULL) {
 		TAILQ_REMOVE(&srv->closed, c, link);
 		free(c);
+		n++;
 	}
+	return n;
 }
 
 /* After a key reload: every identified connection the new snapshot no longer

@@ -29,11 +29,13 @@ void pc_conn_answer(void *cookie, uint64_t request_id, const struct pc_outcome *
 void pc_conn_answer_lookup(void *cookie, uint64_t request_id, const struct pc_outcome *o);
 void pc_conn_released(void *arg);
 
-/* Closes connections whose handshake or frame deadline passed. */
+/* Closes connections whose handshake or frame deadline passed, and idle ones
+ * (--idle-timeout-ms). */
 void pc_conn_sweep(void);
 
-/* Frees closed connections; runs outside any of their callbacks (janitor.c). */
-void pc_conn_reap(void);
+/* Frees closed connections; runs outside any of their callbacks (janitor.c).
+ * Returns how many. */
+int pc_conn_reap(void);
 
 /* Closes the identified connections that keys no longer allows (tls.h,
  * pc_tls_refused); called with each new key snapshot. */

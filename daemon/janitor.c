@@ -4,6 +4,15 @@
 #include "janitor.h"
 
 #include <event2/event.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+#ifdef __SANITIZE_ADDRESS__
+/* AddressSanitizer's allocator stands in for glibc's, and this is its
+ * malloc_trim (GCC ships no header declaring it): the Debug build's tests see
+ * memory returned as a Release build does. */
+void __sanitizer_purge_allocator(void);
+#endif
 
 #include "clock.h"
 #include "conn.h"
@@ -14,6 +23,9 @@
 
 #define SHUTDOWN_CHECK_MS 100
 #define GOODBYE_MAX_US 10000000   /* after the drain window, ten seconds at most */
+#define LOG_SUMMARY_MS 5000       /* how often suppressed log lines are counted out */
+#define TRIM_AFTER 64             /* connections freed before the heap is trimmed */
+#define TRIM_ALWAYS_AFTER 4096    /* ... even while they keep closing */
 
 struct job {
 	const char *name;
@@ -31,11 +43,41 @@ static void run_conn_deadlines(struct pc_server *s)
 	pc_conn_sweep();
 }
 
+/* Returns freed memory to the system once a wave of connections is over. A
+ * connection that flooded and did not read held about a megabyte of small
+ * buffers (docs/PERFORMANCE.md, "Memory per connection"); glibc gives back only
+ * the top of each heap by itself, so after hundreds of them closed it kept
+ * most of that (757 MB after 400 were measured, and growing from one wave to the
+ * next as the holes fragmented). malloc_trim(0) releases every free page of
+ * every arena (the worker threads' too). It walks the heaps, so it runs when a
+ * wave is over (a reap that frees nothing), or now and then during one, never
+ * per connection. */
+static void trim_after(int freed)
+{
+	static int since_trim;
+	since_trim += freed;
+	if (since_trim < TRIM_AFTER || (freed > 0 && since_trim < TRIM_ALWAYS_AFTER))
+		return;
+	log_debug("janitor malloc_trim after %d connections freed", since_trim);
+	since_trim = 0;
+#if defined(__SANITIZE_ADDRESS__)
+	__sanitizer_purge_allocator();
+#elif defined(__GLIBC__)
+	malloc_trim(0);
+#endif
+}
+
 /* Closed connections are freed here, outside any of their callbacks. */
 static void run_conn_reap(struct pc_server *s)
 {
 	(void)s;
-	pc_conn_reap();
+	trim_after(pc_conn_reap());
+}
+
+static void run_log_summary(struct pc_server *s)
+{
+	(void)s;
+	pc_log_unauth_summary();
 }
 
 static void run_hold_sweep(struct pc_server *s)
@@ -83,7 +125,8 @@ static void run_shutdown_check(struct pc_server *s)
 		event_base_loopexit(s->base, NULL);
 }
 
-enum { JOB_DEADLINES, JOB_REAP, JOB_HOLDS, JOB_KEYS, JOB_DB, JOB_STATS, JOB_SHUTDOWN };
+enum { JOB_DEADLINES, JOB_REAP, JOB_HOLDS, JOB_KEYS, JOB_DB, JOB_STATS, JOB_SHUTDOWN,
+       JOB_LOG_SUMMARY };
 
 /* Intervals of 0 are set from the configuration by pc_janitor_start. */
 static struct job jobs[] = {
@@ -94,6 +137,7 @@ static struct job jobs[] = {
 	[JOB_DB] = { "database reconnects and watchdogs", 0, run_db_ticks, 0 },
 	[JOB_STATS] = { "stats line", 0, run_stats, 0 },
 	[JOB_SHUTDOWN] = { "graceful stop", SHUTDOWN_CHECK_MS, run_shutdown_check, 0 },
+	[JOB_LOG_SUMMARY] = { "suppressed log lines", LOG_SUMMARY_MS, run_log_summary, 0 },
 };
 #define N_JOBS (sizeof jobs / sizeof jobs[0])
 
@@ -134,9 +178,11 @@ void pc_janitor_start(struct pc_server *s)
 {
 	srv = s;
 	const struct pc_config *cfg = &s->cfg;
-	/* deadlines are checked four times per the shorter of the two timeouts */
+	/* deadlines are checked four times per the shortest timeout */
 	int deadline_ms = cfg->frame_timeout_ms < cfg->handshake_timeout_ms
 	                ? cfg->frame_timeout_ms : cfg->handshake_timeout_ms;
+	if (cfg->idle_timeout_ms > 0 && cfg->idle_timeout_ms < deadline_ms)
+		deadline_ms = cfg->idle_timeout_ms;
 	jobs[JOB_DEADLINES].interval_ms = clamp_ms(deadline_ms / 4, 10, 1000);
 	jobs[JOB_REAP].interval_ms = jobs[JOB_DEADLINES].interval_ms;
 	jobs[JOB_HOLDS].interval_ms = cfg->hold_sweep_ms;

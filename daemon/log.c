@@ -2,6 +2,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,49 @@ void pc_log(enum pc_log_level lvl, const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog(lvl, fmt, ap, NULL);
 	va_end(ap);
+}
+
+/* The bucket holds up to PC_LOG_UNAUTH_RATE tokens and gains that many a second. */
+static int64_t unauth_tokens_us = PC_LOG_UNAUTH_RATE * 1000000LL;   /* tokens x 10^6 */
+static int64_t unauth_refill_us;
+static uint64_t unauth_suppressed;
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void pc_log_unauth(enum pc_log_level lvl, const char *fmt, ...)
+{
+	if (lvl < pc_log_threshold)
+		return;
+	int64_t now = mono_us();
+	const int64_t full = PC_LOG_UNAUTH_RATE * 1000000LL;
+	if (unauth_refill_us) {
+		int64_t gained = (now - unauth_refill_us) * PC_LOG_UNAUTH_RATE;
+		unauth_tokens_us = gained >= full - unauth_tokens_us ? full : unauth_tokens_us + gained;
+	}
+	unauth_refill_us = now;
+	if (unauth_tokens_us < 1000000) {
+		unauth_suppressed++;
+		return;
+	}
+	unauth_tokens_us -= 1000000;
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(lvl, fmt, ap, NULL);
+	va_end(ap);
+}
+
+void pc_log_unauth_summary(void)
+{
+	if (!unauth_suppressed)
+		return;
+	pc_log(PC_LOG_WARN, "log suppressed=%llu lines caused by unauthenticated clients "
+	       "(at most %d a second)", (unsigned long long)unauth_suppressed, PC_LOG_UNAUTH_RATE);
+	unauth_suppressed = 0;
 }
 
 void log_warn(const char *fmt, ...)

@@ -38,6 +38,9 @@ struct pc_server {
 	bool saying_goodbye;              /* the window is over: close_notify, then exit */
 	int64_t exit_by_us;               /* monotonic: leave the loop even if not all is answered */
 	uint64_t next_conn_id;
+	uint64_t refused_per_address;     /* closed at accept: --max-unauthenticated-per-address */
+	uint64_t refused_per_merchant;    /* TOO_MANY_CONNECTIONS: --max-connections-per-merchant */
+	uint64_t idle_closed;             /* IDLE_TIMEOUT: --idle-timeout-ms */
 };
 
 #endif

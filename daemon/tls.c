@@ -153,3 +153,70 @@ const char *pc_tls_refused(SSL *ssl, const struct pc_keys *keys, const char *all
 		return "cert_revoked";
 	return NULL;
 }
+
+/* ---------------------------------------------------------------- failures */
+
+static const char *verify_reason(long v)
+{
+	switch (v) {
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+		return "unknown_ca";
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+		return "expired_certificate";
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		return "certificate_not_yet_valid";
+	case X509_V_ERR_CERT_REVOKED:
+		return "revoked_certificate";
+	default:
+		return "bad_certificate";
+	}
+}
+
+static const char *ssl_reason(int lib, int reason)
+{
+	if (lib != ERR_LIB_SSL)
+		return NULL;
+	switch (reason) {
+	case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
+		return "no_certificate";
+	case SSL_R_UNSUPPORTED_PROTOCOL:
+	case SSL_R_WRONG_VERSION_NUMBER:
+	case SSL_R_VERSION_TOO_LOW:
+	case SSL_R_NO_PROTOCOLS_AVAILABLE:
+		return "protocol_version";
+	case SSL_R_HTTP_REQUEST:
+	case SSL_R_HTTPS_PROXY_REQUEST:
+		return "not_tls";
+	case SSL_R_CERTIFICATE_VERIFY_FAILED:
+		return "bad_certificate";
+	default:
+		return NULL;
+	}
+}
+
+const char *pc_tls_failure_reason(SSL *ssl, const unsigned long *errs, int nerrs,
+                                  char *detail, size_t detail_len)
+{
+	const char *reason = NULL;
+	size_t n = 0;
+	detail[0] = '\0';
+	/* a certificate was checked and failed: its verify result names why */
+	long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+	if (v != X509_V_OK) {
+		reason = verify_reason(v);
+		n = (size_t)snprintf(detail, detail_len, "%s", X509_verify_cert_error_string(v));
+	}
+	for (int i = 0; i < nerrs && n < detail_len; i++) {
+		const char *r = ERR_reason_error_string(errs[i]);
+		const char *token = ssl_reason(ERR_GET_LIB(errs[i]), ERR_GET_REASON(errs[i]));
+		if (!reason && token)
+			reason = token;
+		n += (size_t)snprintf(detail + n, detail_len - n, "%s%s", n ? "; " : "",
+		                      r ? r : "unknown error");
+	}
+	return reason ? reason : "tls_error";
+}

@@ -29,4 +29,13 @@ int pc_tls_cert_serial(X509 *cert, char out[PC_CERT_SERIAL_MAX]);
 const char *pc_tls_refused(SSL *ssl, const struct pc_keys *keys, const char *alliance,
                            const char *merchant);
 
+/* Why a handshake failed, as a short token for the log: unknown_ca,
+ * expired_certificate, certificate_not_yet_valid, revoked_certificate,
+ * bad_certificate, no_certificate, protocol_version, not_tls, or tls_error.
+ * From the peer certificate's verify result first, then the OpenSSL errors the
+ * connection recorded (errs, oldest first; libevent takes them off the thread's
+ * queue). detail gets OpenSSL's own words. */
+const char *pc_tls_failure_reason(SSL *ssl, const unsigned long *errs, int nerrs,
+                                  char *detail, size_t detail_len);
+
 #endif

@@ -494,6 +494,10 @@ const char *pc_code_message(pc_code code)
 		return "a request with this id is still unanswered on this connection";
 	case POINTCLEAR__V1__CODE__UNEXPECTED_BODY:
 		return "a PING frame must have an empty body";
+	case POINTCLEAR__V1__CODE__TOO_MANY_CONNECTIONS:
+		return "the merchant already holds as many connections as it may";
+	case POINTCLEAR__V1__CODE__IDLE_TIMEOUT:
+		return "the connection was idle for longer than the idle timeout";
 	case POINTCLEAR__V1__CODE__BAD_ENVELOPE:
 		return "the submitted SignedEvent could not be parsed";
 	case POINTCLEAR__V1__CODE__BAD_PAYLOAD:

@@ -737,8 +737,9 @@ static void test_code_names(void **state)
 	assert_string_equal(pc_code_name(POINTCLEAR__V1__CODE__NON_CANONICAL), "NON_CANONICAL");
 	assert_string_equal(pc_code_name(POINTCLEAR__V1__CODE__INTERNAL), "INTERNAL");
 	assert_string_equal(pc_code_name((pc_code)999), "UNKNOWN");
-	/* 5 became DUPLICATE_REQUEST_ID: the first value no version has used yet */
-	assert_string_equal(pc_code_name((pc_code)7), "UNKNOWN");
+	/* 5 became DUPLICATE_REQUEST_ID, 7 and 8 the connection limits: the first
+	 * value no version has used yet */
+	assert_string_equal(pc_code_name((pc_code)9), "UNKNOWN");
 	assert_string_equal(pc_code_name(POINTCLEAR__V1__CODE__DUPLICATE_REQUEST_ID),
 	                    "DUPLICATE_REQUEST_ID");
 	assert_string_equal(pc_code_name(POINTCLEAR__V1__CODE__UNEXPECTED_BODY), "UNEXPECTED_BODY");

@@ -271,6 +271,10 @@ int bench_daemon_up(struct bench *b, const char *label)
 		argv[n++] = "--workers";
 		argv[n++] = workers;
 	}
+	/* every client of the bench comes from one loopback address, up to 32
+	 * handshakes at once (bench_client.c): above the per-address default */
+	argv[n++] = "--max-unauthenticated-per-address";
+	argv[n++] = "1000";
 	for (int i = 0; i < b->o.ndaemon_args; i++)
 		argv[n++] = (char *)b->o.daemon_args[i];
 	/* Its stats line comes on the window's marks only (SIGUSR1): a periodic one
