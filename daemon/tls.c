@@ -2,7 +2,9 @@
 #include "tls.h"
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <pointclear/ids.h>
@@ -20,17 +22,38 @@ static void log_ssl_errors(const char *what)
 	}
 }
 
+/* The server's private key, read from the very descriptor whose mode was
+ * checked, so that nothing can swap the file between the check and the read. */
+static EVP_PKEY *load_server_key(const char *key_file)
+{
+	char err[PC_KEYFILE_ERR_MAX];
+	FILE *f = fopen(key_file, "r");
+	if (!f) {
+		log_warn("tls key %s", key_file);
+		return NULL;
+	}
+	if (pc_keyfile_check_fd(fileno(f), key_file, err, sizeof err) != 0) {
+		log_error("tls key: %s", err);
+		fclose(f);
+		return NULL;
+	}
+	EVP_PKEY *pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!pkey)
+		log_ssl_errors(key_file);
+	return pkey;
+}
+
 SSL_CTX *pc_tls_server_ctx(const char *cert_file, const char *key_file,
                            const struct pc_keys *keys)
 {
-	char err[PC_KEYFILE_ERR_MAX];
-	if (pc_keyfile_check(key_file, err, sizeof err) != 0) {
-		log_error("tls key: %s", err);
+	EVP_PKEY *pkey = load_server_key(key_file);
+	if (!pkey)
 		return NULL;
-	}
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 	if (!ctx) {
 		log_ssl_errors("SSL_CTX_new");
+		EVP_PKEY_free(pkey);
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
@@ -44,9 +67,10 @@ SSL_CTX *pc_tls_server_ctx(const char *cert_file, const char *key_file,
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
 
-	if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1 ||
-	    SSL_CTX_check_private_key(ctx) != 1) {
+	int ok = SSL_CTX_use_certificate_chain_file(ctx, cert_file) == 1 &&
+	         SSL_CTX_use_PrivateKey(ctx, pkey) == 1 && SSL_CTX_check_private_key(ctx) == 1;
+	EVP_PKEY_free(pkey);   /* the context holds its own reference */
+	if (!ok) {
 		log_ssl_errors(cert_file);
 		SSL_CTX_free(ctx);
 		return NULL;
