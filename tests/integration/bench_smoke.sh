@@ -38,6 +38,7 @@ pc=("$PC_POINTCLEAR" --db "$base dbname=$db" --home "$work/home")
 	|| { cat "$work/progress" >&2; fail "pointclear-bench exited $?"; }
 "$PC_BENCH" --version | grep -Eq '^pointclear-bench [0-9]+\.[0-9]+\.[0-9]+$' || fail "pointclear-bench --version"
 "$PC_POINTCLEAR" --version | grep -Eq '^pointclear [0-9]+\.[0-9]+\.[0-9]+$' || fail "pointclear --version"
+"$PC_POINTCLEARD" --version | grep -Eq '^pointcleard [0-9]+\.[0-9]+\.[0-9]+$' || fail "pointcleard --version"
 
 grep -Eq '^limit: Ed25519 verify on one core = [1-9][0-9]*/s' "$work/report" || fail "no verification limit"
 grep -Eq '^result: [1-9][0-9]* events/s over' "$work/report" || fail "no closed-loop result"

@@ -32,6 +32,7 @@ cleanup() {
 		wait "$daemon_pid" 2>/dev/null || true
 	fi
 	psql -X "$base dbname=postgres" -qAtc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+	psql -X "$base dbname=postgres" -qAtc "DROP ROLE IF EXISTS ${db}_d" >/dev/null 2>&1 || true
 	if [ -n "${PC_ITEST_KEEP:-}" ]; then
 		echo "key_custody: kept $work" >&2
 	else
@@ -48,6 +49,7 @@ fail() {
 
 psql -X "$base dbname=postgres" -qAtc "CREATE DATABASE $db"
 conninfo="$base dbname=$db"
+daemon_db="$conninfo user=${db}_d"   # the daemon's own least-privilege role
 home=$work/home
 admin=$work/home-admin
 pc=("$PC_POINTCLEAR" --db "$conninfo" --home "$home")
@@ -62,6 +64,7 @@ refused() {
 }
 
 "${pc[@]}" migrate >/dev/null
+"${pc[@]}" admin daemon-role "${db}_d" >/dev/null
 "${pc[@]}" init >/dev/null
 "${pc[@]}" alliance create al --name "Custody Alliance" >/dev/null
 "${pc[@]}" alliance create al2 --name "Other Alliance" >/dev/null
@@ -198,7 +201,7 @@ refused ":2: 'bad id' is not a member id" simulate al --merchants kiosk --member
 start_daemon() {
 	port=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	: >"$work/daemon.log"
-	"$PC_POINTCLEARD" --db "$conninfo" --home "$home" --listen "127.0.0.1:$port" \
+	"$PC_POINTCLEARD" --db "$daemon_db" --home "$home" --listen "127.0.0.1:$port" \
 		>>"$work/daemon.log" 2>&1 &
 	daemon_pid=$!
 	for _ in $(seq 1 400); do
@@ -260,7 +263,7 @@ grep -q '^kiosk own-2 RECORDED APPROVED ' "$work/out" || fail "own-2 not recorde
 # ---- the daemon refuses a private key that group or others may read, and names it
 for key in operator/receipt.key tls/server.key; do
 	chmod 0640 "$home/$key"
-	if "$PC_POINTCLEARD" --db "$conninfo" --home "$home" --listen 127.0.0.1:0 \
+	if "$PC_POINTCLEARD" --db "$daemon_db" --home "$home" --listen 127.0.0.1:0 \
 		>"$work/refused.log" 2>&1; then
 		fail "pointcleard started with $key at mode 0640"
 	fi
