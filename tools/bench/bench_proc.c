@@ -22,14 +22,6 @@ int64_t bench_mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-int64_t bench_wall_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void sleep_ms(int ms)
 {
 	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
@@ -113,19 +105,6 @@ int bench_daemon_start(struct bench_daemon *d, char *const argv[], const char *l
 	         timeout_ms, log_path);
 	bench_daemon_stop(d, 2000);
 	return -1;
-}
-
-int bench_daemon_alive(struct bench_daemon *d)
-{
-	int status;
-
-	if (d->pid <= 0)
-		return 0;
-	if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
-		d->pid = 0;
-		return 0;
-	}
-	return 1;
 }
 
 int bench_daemon_stop(struct bench_daemon *d, int timeout_ms)

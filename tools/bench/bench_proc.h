@@ -26,9 +26,6 @@ int bench_daemon_start(struct bench_daemon *d, char *const argv[], const char *l
  * (as waitpid), or -1 when it was not running. */
 int bench_daemon_stop(struct bench_daemon *d, int timeout_ms);
 
-/* Whether it is still running (reaps it if it exited). */
-int bench_daemon_alive(struct bench_daemon *d);
-
 /* Runs argv (argv[0] a path) to completion with stdout captured into out
  * (NUL-terminated, truncated to outlen) and stderr passed through. Returns the
  * exit status, or -1 with err when it could not be run or was killed. */
@@ -57,6 +54,5 @@ int64_t bench_self_cpu_us(void);
 long bench_raise_nofile(void);
 
 int64_t bench_mono_us(void);      /* CLOCK_MONOTONIC */
-int64_t bench_wall_us(void);      /* CLOCK_REALTIME, µs since the epoch */
 
 #endif

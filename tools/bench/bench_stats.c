@@ -15,11 +15,6 @@ void bench_lat_free(struct bench_lat *l)
 	memset(l, 0, sizeof *l);
 }
 
-void bench_lat_reset(struct bench_lat *l)
-{
-	l->n = 0;
-}
-
 int bench_lat_add(struct bench_lat *l, int64_t us)
 {
 	if (l->n == l->cap) {

@@ -23,7 +23,6 @@ struct bench_pct {
 
 void bench_lat_init(struct bench_lat *l);
 void bench_lat_free(struct bench_lat *l);
-void bench_lat_reset(struct bench_lat *l);
 
 /* Adds one sample; a latency beyond 4294 s is clamped. 0, or -1 out of memory. */
 int bench_lat_add(struct bench_lat *l, int64_t us);
