@@ -106,7 +106,7 @@ static void test_daemon_role_is_plain(void **state)
 	PQfinish(c);
 }
 
-/* The attacks of issue 22, each with the daemon's credentials. */
+/* The attacks once shown on a running system, each with the daemon's credentials. */
 static void test_attacks_refused(void **state)
 {
 	struct harness *h = HARNESS_STATE(state);
