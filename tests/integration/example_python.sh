@@ -15,6 +15,7 @@
 #   PC_ITEST_KEEP  keep the temp directory (daemon log, keys, spool)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/daemon.sh"
 example=$here/../../docs/examples/pos_client.py
 # Debian's interpreter, where python3-cryptography lives, before any other.
 python=/usr/bin/python3
@@ -67,26 +68,9 @@ pc=("$PC_POINTCLEAR" --db "$conninfo" --home "$work/home")
 	--issue-price 10/1 --redeem-rate 8/1 >/dev/null
 "${pc[@]}" member add pyal m-py-1 >/dev/null
 
-# A free loopback port: the kernel picks one, released just before the daemon
-# binds it; a race with another test is retried once.
-start_daemon() {
-	port=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	: >"$work/daemon.log"
-	"$PC_POINTCLEARD" --db "$conninfo user=${db}_d" --home "$work/home" --listen "127.0.0.1:$port" \
-		>>"$work/daemon.log" 2>&1 &
-	daemon_pid=$!
-	# up: listening, and the writer connected (until then answers are RETRYABLE)
-	for _ in $(seq 1 400); do
-		if grep -q 'listening on' "$work/daemon.log" &&
-			grep -q 'db=writer state=ready' "$work/daemon.log"; then
-			return 0
-		fi
-		kill -0 "$daemon_pid" 2>/dev/null || { daemon_pid=""; return 1; }
-		sleep 0.05
-	done
-	fail "pointcleard was not up within 20 s"
-}
-start_daemon || start_daemon || fail "pointcleard exited during start-up"
+daemon_db="$conninfo user=${db}_d"
+start_daemon "$daemon_db" "$work/home" || start_daemon "$daemon_db" "$work/home" \
+	|| fail "pointcleard exited during start-up"
 
 "$python" "$example" --home "$work/home" --alliance pyal --merchant kiosk \
 	--member m-py-1 --server "127.0.0.1:$port" --prefix ex1 --spool "$work/spool" \

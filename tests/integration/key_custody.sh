@@ -19,6 +19,8 @@
 #   PC_POINTCLEARD the daemon
 #   PC_ITEST_KEEP  keep the temp directory
 set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/daemon.sh"
 python=/usr/bin/python3
 [ -x "$python" ] || python=python3
 
@@ -198,23 +200,8 @@ printf 'ok-id\nbad id\n' >"$work/badlist"
 refused ":2: 'bad id' is not a member id" simulate al --merchants kiosk --members-file "$work/badlist"
 
 # ---- the daemon; events signed with the merchant's own key
-start_daemon() {
-	port=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	: >"$work/daemon.log"
-	"$PC_POINTCLEARD" --db "$daemon_db" --home "$home" --listen "127.0.0.1:$port" \
-		>>"$work/daemon.log" 2>&1 &
-	daemon_pid=$!
-	for _ in $(seq 1 400); do
-		if grep -q 'listening on' "$work/daemon.log" &&
-			grep -q 'db=writer state=ready' "$work/daemon.log"; then
-			return 0
-		fi
-		kill -0 "$daemon_pid" 2>/dev/null || { daemon_pid=""; return 1; }
-		sleep 0.05
-	done
-	fail "pointcleard was not up within 20 s"
-}
-start_daemon || start_daemon || fail "pointcleard exited during start-up"
+start_daemon "$daemon_db" "$home" || start_daemon "$daemon_db" "$home" \
+	|| fail "pointcleard exited during start-up"
 
 printf '{"merchant":"kiosk","event_id":"own-1","kind":"earn","member":"%s","points":120}\n' \
 	"$member" >"$work/ev1"
