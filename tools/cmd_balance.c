@@ -16,7 +16,6 @@ static const char usage[] =
 	"  points, member totals, then the conservation check: the sum of all member\n"
 	"  and merchant accounts must be zero (exit 1 if not).\n";
 
-static const char sql_alliance[] = "SELECT 1 FROM alliances WHERE alliance_id = $1";
 /* kind 2 holds -issued (net of earn reversals), kind 3 +redeemed */
 static const char sql_merchants[] =
 	"SELECT m.merchant_id,"
@@ -122,20 +121,10 @@ int cmd_balance(struct pc_cli *ctx, int argc, char **argv)
 
 	if (!pc_id_valid(params[0]))
 		return cli_fail(ctx, "'%s' is not a valid alliance id", params[0]);
-	if (db_open(&d, ctx->db) != 0)
-		return cli_fail(ctx, "%s", d.err);
 	/* members and accounts change together in the daemon's transactions: read
 	 * them in one snapshot, or a busy ledger looks unbalanced */
-	if (db_exec(&d, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL) != 0 ||
-	    !(res = db_query(&d, sql_alliance, 1, params))) {
-		cli_fail(ctx, "%s", d.err);
-		goto out;
-	}
-	if (PQntuples(res) == 0) {
-		cli_fail(ctx, "no alliance %s", params[0]);
-		goto out;
-	}
-	PQclear(res);
+	if (db_open_alliance_snapshot(&d, ctx->db, params[0]) != 0)
+		return cli_fail(ctx, "%s", d.err);
 	if (!(res = db_query(&d, sql_merchants, 1, params))) {
 		cli_fail(ctx, "%s", d.err);
 		goto out;

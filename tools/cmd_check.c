@@ -16,7 +16,6 @@ static const char usage[] =
 	"  prints one line per disagreement: CHECK SUBJECT stored=N computed=N.\n"
 	"  Exit 0 when there is none, 1 when there is (or on an error).\n";
 
-static const char sql_alliance[] = "SELECT 1 FROM alliances WHERE alliance_id = $1";
 static const char sql_check[] =
 	"SELECT check_name, subject, stored, computed FROM pc_check_alliance($1)"
 	" ORDER BY check_name, subject COLLATE \"C\"";
@@ -43,18 +42,8 @@ int cmd_check(struct pc_cli *ctx, int argc, char **argv)
 
 	if (!pc_id_valid(params[0]))
 		return cli_fail(ctx, "'%s' is not a valid alliance id", params[0]);
-	if (db_open(&d, ctx->db) != 0)
+	if (db_open_alliance_snapshot(&d, ctx->db, params[0]) != 0)
 		return cli_fail(ctx, "%s", d.err);
-	if (db_exec(&d, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL) != 0 ||
-	    !(res = db_query(&d, sql_alliance, 1, params))) {
-		cli_fail(ctx, "%s", d.err);
-		goto out;
-	}
-	if (PQntuples(res) == 0) {
-		cli_fail(ctx, "no alliance %s", params[0]);
-		goto out;
-	}
-	PQclear(res);
 	if (!(res = db_query(&d, sql_check, 1, params))) {
 		cli_fail(ctx, "%s", d.err);
 		goto out;

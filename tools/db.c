@@ -133,6 +133,29 @@ void db_rollback(struct db *d)
 	PQclear(res);
 }
 
+int db_open_alliance_snapshot(struct db *d, const char *conninfo, const char *alliance_id)
+{
+	const char *params[1] = {alliance_id};
+	PGresult *res;
+	int found;
+
+	if (db_open(d, conninfo) != 0)
+		return -1;
+	if (db_exec(d, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL) != 0 ||
+	    !(res = db_query(d, "SELECT 1 FROM alliances WHERE alliance_id = $1", 1, params))) {
+		db_close(d);
+		return -1;
+	}
+	found = PQntuples(res) > 0;
+	PQclear(res);
+	if (!found) {
+		snprintf(d->err, sizeof d->err, "no alliance %s", alliance_id);
+		db_close(d);
+		return -1;
+	}
+	return 0;
+}
+
 int db_failed_with(const struct db *d, const char *sqlstate)
 {
 	return strcmp(d->sqlstate, sqlstate) == 0;

@@ -31,6 +31,12 @@ int db_commit(struct db *d);
 /* Rolls back, keeping d->err as the reason the caller is giving up. */
 void db_rollback(struct db *d);
 
+/* Opens a connection holding one read-only snapshot (REPEATABLE READ) in which
+ * the alliance exists, for reports whose figures must agree with each other.
+ * 0 (the caller ends with db_rollback and db_close), or -1 with d->err and the
+ * connection closed. */
+int db_open_alliance_snapshot(struct db *d, const char *conninfo, const char *alliance_id);
+
 /* Whether the last failure had this SQLSTATE (e.g. "23505" unique_violation). */
 int db_failed_with(const struct db *d, const char *sqlstate);
 
