@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include <pointclear/codec.h>
+#include <pointclear/event_build.h>
 #include <pointclear/sign.h>
 
 #include "keycache.h"
@@ -79,14 +80,26 @@ static inline struct pc_keys *make_keys(void)
 	return k;
 }
 
-/* The signed envelope of s (signed with sk), changed by env. */
+/* The signed envelope of s's event (signed with sk), sealed as every client
+ * seals it (event_build.h); with env, packed here instead so that env can
+ * change the envelope's fields after signing, as a tampering test does. The
+ * payload is s->event as the test left it, not s->desc. */
 static inline uint8_t *sign_sample(struct sample *s, void (*env)(Pointclear__V1__SignedEvent *),
                             size_t *len)
 {
 	size_t plen;
 	uint8_t *payload = pc_pack(&s->event.base, &plen);
-	uint8_t sig[PC_SIG_SIZE];
+	uint8_t *out;
 	assert_non_null(payload);
+	if (!env) {
+		size_t cap = pc_envelope_size(plen, key_id);
+		out = malloc(cap);
+		assert_non_null(out);
+		assert_int_equal(pc_envelope_seal(out, cap, len, payload, plen, sk, key_id), PC_EB_OK);
+		free(payload);
+		return out;
+	}
+	uint8_t sig[PC_SIG_SIZE];
 	assert_int_equal(pc_sign(sig, PC_EVENT_PAYLOAD_TYPE, payload, plen, sk), 0);
 	Pointclear__V1__SignedEvent e = POINTCLEAR__V1__SIGNED_EVENT__INIT;
 	e.payload.data = payload;
@@ -94,9 +107,8 @@ static inline uint8_t *sign_sample(struct sample *s, void (*env)(Pointclear__V1_
 	e.key_id = key_id;
 	e.signature.data = sig;
 	e.signature.len = sizeof sig;
-	if (env)
-		env(&e);
-	uint8_t *out = pc_pack(&e.base, len);
+	env(&e);
+	out = pc_pack(&e.base, len);
 	assert_non_null(out);
 	free(payload);
 	return out;
