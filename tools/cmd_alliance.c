@@ -203,8 +203,7 @@ static int alliance_set_consent(struct pc_cli *ctx, int argc, char **argv)
 	const char *threshold = NULL;
 	int64_t n;
 	struct db d;
-	PGresult *res;
-	int c, rc = 1;
+	int c, changed, rc = 1;
 
 	cli_getopt_reset();
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -230,21 +229,13 @@ static int alliance_set_consent(struct pc_cli *ctx, int argc, char **argv)
 	const char *params[2] = { argv[optind], threshold };
 	if (db_open(&d, ctx->db) != 0)
 		return cli_fail(ctx, "%s", d.err);
-	if (db_begin(&d) != 0 || !(res = db_query(&d, sql_set_consent, 2, params))) {
-		db_rollback(&d);
+	changed = db_change_one(&d, sql_set_consent, 2, params, sql_notify);
+	if (changed < 0) {
 		cli_fail(ctx, "%s", d.err);
 		goto out;
 	}
-	if (strcmp(PQcmdTuples(res), "1") != 0) {
-		PQclear(res);
-		db_rollback(&d);
+	if (changed == 0) {
 		cli_fail(ctx, "no alliance %s", argv[optind]);
-		goto out;
-	}
-	PQclear(res);
-	if (db_exec(&d, sql_notify, 0, NULL) != 0 || db_commit(&d) != 0) {
-		db_rollback(&d);
-		cli_fail(ctx, "%s", d.err);
 		goto out;
 	}
 	if (threshold)

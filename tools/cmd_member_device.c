@@ -119,8 +119,7 @@ int member_add_device(struct pc_cli *ctx, int argc, char **argv)
 int member_revoke_device(struct pc_cli *ctx, int argc, char **argv)
 {
 	struct db d;
-	PGresult *res;
-	int rc = 1;
+	int changed, rc = 1;
 
 	if (argc == 2 && strcmp(argv[1], "--help") == 0)
 		return cli_usage(revoke_device_usage, 0);
@@ -131,22 +130,14 @@ int member_revoke_device(struct pc_cli *ctx, int argc, char **argv)
 	const char *params[3] = { argv[1], argv[2], argv[3] };
 	if (db_open(&d, ctx->db) != 0)
 		return cli_fail(ctx, "%s", d.err);
-	if (db_begin(&d) != 0 || !(res = db_query(&d, sql_revoke_device, 3, params))) {
-		db_rollback(&d);
+	changed = db_change_one(&d, sql_revoke_device, 3, params, sql_notify);
+	if (changed < 0) {
 		cli_fail(ctx, "%s", d.err);
 		goto out;
 	}
-	if (strcmp(PQcmdTuples(res), "1") != 0) {
-		PQclear(res);
-		db_rollback(&d);
+	if (changed == 0) {
 		cli_fail(ctx, "member %s has no device key %s in force in alliance %s", argv[2],
 		         argv[3], argv[1]);
-		goto out;
-	}
-	PQclear(res);
-	if (db_exec(&d, sql_notify, 0, NULL) != 0 || db_commit(&d) != 0) {
-		db_rollback(&d);
-		cli_fail(ctx, "%s", d.err);
 		goto out;
 	}
 	printf("revoked %s\n", argv[3]);

@@ -133,6 +133,29 @@ void db_rollback(struct db *d)
 	PQclear(res);
 }
 
+int db_change_one(struct db *d, const char *sql, int nparams, const char *const *params,
+                  const char *notify)
+{
+	PGresult *res;
+	int one;
+
+	if (db_begin(d) != 0 || !(res = db_query(d, sql, nparams, params))) {
+		db_rollback(d);
+		return -1;
+	}
+	one = strcmp(PQcmdTuples(res), "1") == 0;
+	PQclear(res);
+	if (!one) {
+		db_rollback(d);
+		return 0;
+	}
+	if ((notify && db_exec(d, notify, 0, NULL) != 0) || db_commit(d) != 0) {
+		db_rollback(d);
+		return -1;
+	}
+	return 1;
+}
+
 int db_open_alliance_snapshot(struct db *d, const char *conninfo, const char *alliance_id)
 {
 	const char *params[1] = {alliance_id};

@@ -31,6 +31,13 @@ int db_commit(struct db *d);
 /* Rolls back, keeping d->err as the reason the caller is giving up. */
 void db_rollback(struct db *d);
 
+/* In one transaction: the parameterized change sql, which must touch exactly one
+ * row, then notify (a NOTIFY statement, or NULL) so that daemons see it. 1 when
+ * committed; 0 when it touched no row (or several) and nothing changed; -1 with
+ * d->err, nothing changed. */
+int db_change_one(struct db *d, const char *sql, int nparams, const char *const *params,
+                  const char *notify);
+
 /* Opens a connection holding one read-only snapshot (REPEATABLE READ) in which
  * the alliance exists, for reports whose figures must agree with each other.
  * 0 (the caller ends with db_rollback and db_close), or -1 with d->err and the
