@@ -139,7 +139,10 @@ static void check_statement(struct verify *v, int64_t want_seq, const char *seqs
 	/* the text up to the blank line, so that an unsigned statement is still read */
 	blank = strstr(note, "\n\n");
 	note_err = pc_note_open(note, len, v->known, v->nknown, &tlen, verified);
-	if (note_err != PC_NOTE_OK)
+	if (note_err == PC_NOTE_UNVERIFIED)
+		problem(v, "statement %s: signature: %s (an earlier operator key? --operator-pub)",
+		        seqs, pc_note_strerror(note_err));
+	else if (note_err != PC_NOTE_OK)
 		problem(v, "statement %s: signature: %s", seqs, pc_note_strerror(note_err));
 	if (!blank || (err = pc_keyhist_parse(&k, note, (size_t)(blank - note) + 1)) != 0) {
 		problem(v, "statement %s: %s", seqs, blank ? pc_keyhist_strerror(err)

@@ -608,7 +608,9 @@ static int merchant_revoke_key(struct pc_cli *ctx, int argc, char **argv)
 		goto out;
 	}
 	if (PQntuples(res) == 1) {
-		printf("revoked %s at %s\n", params[2], PQgetvalue(res, 0, 0));
+		char when[40];
+
+		snprintf(when, sizeof when, "%s", PQgetvalue(res, 0, 0));
 		PQclear(res);
 		if (keyhist_record(&d, &op, params[0], PC_KEYHIST_REVOKE, params[2]) != 0 ||
 		    db_exec(&d, sql_notify, 0, NULL) != 0 || db_commit(&d) != 0) {
@@ -616,6 +618,8 @@ static int merchant_revoke_key(struct pc_cli *ctx, int argc, char **argv)
 			cli_fail(ctx, "%s", d.err);
 			goto out;
 		}
+		/* said once it holds: the revocation and its statement committed */
+		printf("revoked %s at %s\n", params[2], when);
 		rc = 0;
 		goto out;
 	}
