@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "db.h"
 #include "home.h"
+#include "keyhist_db.h"
 #include "pki.h"
 #include "pointclear/ids.h"
 
@@ -42,8 +43,10 @@ static int parse_seconds(struct pc_cli *ctx, const char *opt, const char *s, int
 	return 0;
 }
 
-/* Inserts the rows in one transaction, with the NOTIFY that reloads daemons. */
-static int alliance_insert(struct db *d, const struct alliance_opts *o, const char *ca_pem)
+/* Inserts the rows in one transaction, with the NOTIFY that reloads daemons and,
+ * when the operator key exists, statement 0 of the key history naming it. */
+static int alliance_insert(struct db *d, const struct alliance_opts *o, const char *ca_pem,
+                           const struct keyhist_operator *op)
 {
 	char num[4][24];
 	const char *params[9] = {o->id, o->name, o->currency, o->time_zone,
@@ -54,8 +57,9 @@ static int alliance_insert(struct db *d, const struct alliance_opts *o, const ch
 	snprintf(num[2], sizeof num[2], "%" PRId64, o->window_future);
 	snprintf(num[3], sizeof num[3], "%" PRId64, o->window_past);
 	if (db_begin(d) != 0 || db_exec(d, sql_insert_alliance, 9, params) != 0 ||
-	    db_exec(d, sql_insert_head, 1, params) != 0 || db_exec(d, sql_notify, 0, NULL) != 0 ||
-	    db_commit(d) != 0) {
+	    db_exec(d, sql_insert_head, 1, params) != 0 ||
+	    (op && keyhist_record(d, op, o->id, PC_KEYHIST_OPERATOR_KEY, NULL) != 0) ||
+	    db_exec(d, sql_notify, 0, NULL) != 0 || db_commit(d) != 0) {
 		db_rollback(d);
 		return -1;
 	}
@@ -84,9 +88,10 @@ static int alliance_create(struct pc_cli *ctx, int argc, char **argv)
 	EVP_PKEY *ca_key = NULL;
 	X509 *ca = NULL;
 	char *pem = NULL;
+	struct keyhist_operator op = {0};
 	struct home_stage st;
 	struct db d = {0};
-	int c, rc = 1;
+	int c, have_op, rc = 1;
 
 	cli_getopt_reset();
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -161,7 +166,9 @@ static int alliance_create(struct pc_cli *ctx, int argc, char **argv)
 		cli_fail(ctx, "%s", err);
 		goto out;
 	}
-	if (alliance_insert(&d, &o, pem) != 0) {
+	/* without `init` yet, the history starts at the first key change instead */
+	have_op = keyhist_operator_load(ctx, &op, err, sizeof err) == 0;
+	if (alliance_insert(&d, &o, pem, have_op ? &op : NULL) != 0) {
 		if (db_failed_with(&d, "23505"))
 			cli_fail(ctx, "alliance '%s' already exists", o.id);
 		else
@@ -175,6 +182,7 @@ static int alliance_create(struct pc_cli *ctx, int argc, char **argv)
 	printf("alliance %s created\n", o.id);
 	rc = 0;
 out:
+	keyhist_operator_wipe(&op);
 	home_stage_abort(&st);
 	free(pem);
 	X509_free(ca);

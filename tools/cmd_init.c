@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "db.h"
 #include "home.h"
+#include "keyhist_db.h"
 #include "pki.h"
 #include "pointclear/sign.h"
 
@@ -71,6 +72,19 @@ static int dns_name_valid(const char *s)
 	return 1;
 }
 
+/* The key-history signer from the new receipt key, before its file exists. */
+static int keyhist_from_pkey(struct keyhist_operator *op, EVP_PKEY *key)
+{
+	uint8_t seed[32];
+	size_t n = sizeof seed;
+
+	if (EVP_PKEY_get_raw_private_key(key, seed, &n) != 1 || n != sizeof seed)
+		return -1;
+	keyhist_operator_from_seed(op, seed);
+	sodium_memzero(seed, sizeof seed);
+	return 0;
+}
+
 static int make_material(struct init_material *m, const struct pki_sans *sans, char *err,
                          size_t errlen)
 {
@@ -122,6 +136,7 @@ int cmd_init(struct pc_cli *ctx, int argc, char **argv)
 	struct pki_sans sans = {.dns = dns, .ndns = 1, .ips = ips, .nips = 1};
 	char paths[F_COUNT][HOME_PATH_MAX], dir[HOME_PATH_MAX], err[512];
 	struct init_material m = {0};
+	struct keyhist_operator op = {0};
 	struct home_stage st;
 	struct db d = {0};
 	int c, force = 0, rc = 1;
@@ -192,7 +207,14 @@ int cmd_init(struct pc_cli *ctx, int argc, char **argv)
 	sodium_bin2hex(pk_hex, sizeof pk_hex, pk, sizeof pk);
 	const char *params[2] = {key_id, pk_hex};
 
-	if (db_exec(&d, sql_operator_key, 2, params) != 0) {
+	/* every alliance's key history says from now on which key signs it */
+	if (keyhist_from_pkey(&op, m.receipt) != 0) {
+		cli_fail(ctx, "operator key is not Ed25519");
+		goto out;
+	}
+	if (db_begin(&d) != 0 || db_exec(&d, sql_operator_key, 2, params) != 0 ||
+	    keyhist_record_operator_all(&d, &op) != 0 || db_commit(&d) != 0) {
+		db_rollback(&d);
 		cli_fail(ctx, "registering the operator key: %s", d.err);
 		goto out;
 	}
@@ -203,6 +225,7 @@ int cmd_init(struct pc_cli *ctx, int argc, char **argv)
 	printf("%s\n", key_id);
 	rc = 0;
 out:
+	keyhist_operator_wipe(&op);
 	home_stage_abort(&st);
 	material_free(&m);
 	db_close(&d);

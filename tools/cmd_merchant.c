@@ -19,6 +19,7 @@
 #include "commands.h"
 #include "db.h"
 #include "home.h"
+#include "keyhist_db.h"
 #include "merchant_keys.h"
 #include "merchant_life.h"
 #include "pki.h"
@@ -69,7 +70,7 @@ static const char sql_retire_current[] =
 	"  secs => coalesce($3::integer,"
 	"                   (SELECT key_grace_s FROM alliances WHERE alliance_id = $1)))"
 	" WHERE alliance_id = $1 AND merchant_id = $2 AND retired_at IS NULL"
-	" AND (revoked_at IS NULL OR revoked_at > now())";
+	" AND (revoked_at IS NULL OR revoked_at > now()) RETURNING key_id";
 /* never moves a revocation later: that would make the key valid again for a while */
 static const char sql_revoke_key[] =
 	"UPDATE merchant_keys SET revoked_at = coalesce($4::timestamptz, now())"
@@ -254,8 +255,12 @@ static int add_rows(struct pc_cli *ctx, struct db *d, const struct add_args *a,
 {
 	const char *mparams[4] = {a->alliance, a->merchant, a->name, a->industry};
 	const char *kparams[4] = {a->alliance, sk->key_id, a->merchant, sk->pk_hex};
+	struct keyhist_operator op;
+	char err[512];
 	int taken;
 
+	if (keyhist_operator_load(ctx, &op, err, sizeof err) != 0)
+		return cli_fail(ctx, "%s", err);
 	if (db_begin(d) != 0 || db_exec(d, sql_insert_merchant, 4, mparams) != 0 ||
 	    (taken = key_taken(d, a->alliance, sk->key_id)) < 0)
 		goto fail;
@@ -265,12 +270,15 @@ static int add_rows(struct pc_cli *ctx, struct db *d, const struct add_args *a,
 		                a->alliance);
 	}
 	if (db_exec(d, sql_insert_key, 4, kparams) != 0 ||
+	    keyhist_record(d, &op, a->alliance, PC_KEYHIST_REGISTER, sk->key_id) != 0 ||
 	    merchant_cert_record(d, a->alliance, a->merchant, cert) != 0 ||
 	    (a->have_terms && terms_insert(d, a->alliance, a->merchant, &a->terms, NULL) != 0) ||
 	    db_exec(d, sql_notify, 0, NULL) != 0 || db_commit(d) != 0)
 		goto fail;
+	keyhist_operator_wipe(&op);
 	return 0;
 fail:
+	keyhist_operator_wipe(&op);
 	db_rollback(d);
 	if (db_failed_with(d, "23505"))
 		return cli_fail(ctx, "merchant %s/%s already exists", a->alliance, a->merchant);
@@ -387,14 +395,19 @@ static int rotate_rows(struct pc_cli *ctx, struct db *d, const char *alliance,
 	const char *params[4] = {alliance, sk->key_id, merchant, sk->pk_hex};
 	const char *mparams[2] = {alliance, merchant};
 	const char *rparams[3] = {alliance, merchant, grace};
+	struct keyhist_operator op;
+	char err[512];
 	PGresult *res;
 	int taken;
 
+	if (keyhist_operator_load(ctx, &op, err, sizeof err) != 0)
+		return cli_fail(ctx, "%s", err);
 	if (db_begin(d) != 0 || !(res = db_query(d, sql_lock_merchant, 2, mparams)))
 		goto fail;
 	if (PQntuples(res) == 0) {
 		PQclear(res);
 		db_rollback(d);
+		keyhist_operator_wipe(&op);
 		return cli_fail(ctx, "no merchant %s/%s", alliance, merchant);
 	}
 	PQclear(res);
@@ -402,16 +415,28 @@ static int rotate_rows(struct pc_cli *ctx, struct db *d, const char *alliance,
 		goto fail;
 	if (taken) {
 		db_rollback(d);
+		keyhist_operator_wipe(&op);
 		return cli_fail(ctx, "signing key %s is already registered in %s", sk->key_id,
 		                alliance);
 	}
 	/* stdout carries only the new key id, for scripts to capture */
-	if (db_exec(d, sql_retire_current, 3, rparams) != 0 ||
-	    db_exec(d, sql_insert_key, 4, params) != 0 || db_exec(d, sql_notify, 0, NULL) != 0 ||
-	    db_commit(d) != 0)
+	if (!(res = db_query(d, sql_retire_current, 3, rparams)))
 		goto fail;
+	for (int i = 0; i < PQntuples(res); i++) {
+		if (keyhist_record(d, &op, alliance, PC_KEYHIST_RETIRE, PQgetvalue(res, i, 0)) != 0) {
+			PQclear(res);
+			goto fail;
+		}
+	}
+	PQclear(res);
+	if (db_exec(d, sql_insert_key, 4, params) != 0 ||
+	    keyhist_record(d, &op, alliance, PC_KEYHIST_REGISTER, sk->key_id) != 0 ||
+	    db_exec(d, sql_notify, 0, NULL) != 0 || db_commit(d) != 0)
+		goto fail;
+	keyhist_operator_wipe(&op);
 	return 0;
 fail:
+	keyhist_operator_wipe(&op);
 	db_rollback(d);
 	return cli_fail(ctx, "%s", d->err);
 }
@@ -564,8 +589,15 @@ static int merchant_revoke_key(struct pc_cli *ctx, int argc, char **argv)
 		return cli_fail(ctx, "not a valid alliance or merchant id");
 	if (!key_id_valid(params[2]))
 		return cli_fail(ctx, "'%s' is not a key id (16 lowercase hex digits)", params[2]);
-	if (db_open(&d, ctx->db) != 0)
+	struct keyhist_operator op;
+	char err[512];
+
+	if (keyhist_operator_load(ctx, &op, err, sizeof err) != 0)
+		return cli_fail(ctx, "%s", err);
+	if (db_open(&d, ctx->db) != 0) {
+		keyhist_operator_wipe(&op);
 		return cli_fail(ctx, "%s", d.err);
+	}
 
 	if (db_begin(&d) != 0 || !(res = db_query(&d, sql_revoke_key, 4, params))) {
 		db_rollback(&d);
@@ -576,13 +608,18 @@ static int merchant_revoke_key(struct pc_cli *ctx, int argc, char **argv)
 		goto out;
 	}
 	if (PQntuples(res) == 1) {
-		printf("revoked %s at %s\n", params[2], PQgetvalue(res, 0, 0));
+		char when[40];
+
+		snprintf(when, sizeof when, "%s", PQgetvalue(res, 0, 0));
 		PQclear(res);
-		if (db_exec(&d, sql_notify, 0, NULL) != 0 || db_commit(&d) != 0) {
+		if (keyhist_record(&d, &op, params[0], PC_KEYHIST_REVOKE, params[2]) != 0 ||
+		    db_exec(&d, sql_notify, 0, NULL) != 0 || db_commit(&d) != 0) {
 			db_rollback(&d);
 			cli_fail(ctx, "%s", d.err);
 			goto out;
 		}
+		/* said once it holds: the revocation and its statement committed */
+		printf("revoked %s at %s\n", params[2], when);
 		rc = 0;
 		goto out;
 	}
@@ -600,6 +637,7 @@ static int merchant_revoke_key(struct pc_cli *ctx, int argc, char **argv)
 	}
 	PQclear(res);
 out:
+	keyhist_operator_wipe(&op);
 	db_close(&d);
 	return rc;
 }

@@ -39,6 +39,7 @@ int cmd_balance(struct pc_cli *ctx, int argc, char **argv);
 int cmd_simulate(struct pc_cli *ctx, int argc, char **argv);
 int cmd_admin(struct pc_cli *ctx, int argc, char **argv);
 int cmd_check(struct pc_cli *ctx, int argc, char **argv);
+int cmd_keys(struct pc_cli *ctx, int argc, char **argv);
 
 /* ---- shared by the subcommands (tools/pointclear.c) ---- */
 

@@ -31,6 +31,7 @@ static const struct subcommand subcommands[] = {
 	{"lookup", cmd_lookup, "ask the daemon for the stored decision of an event id"},
 	{"balance", cmd_balance, "merchant positions, member balances, conservation check"},
 	{"check", cmd_check, "recompute an alliance's balances from its ledger"},
+	{"keys", cmd_keys, "print or verify an alliance's signed key history"},
 	{"admin", cmd_admin, "database roles: the daemon's login role"},
 	{"simulate", cmd_simulate, "write a simulated day of events as JSON lines"},
 };

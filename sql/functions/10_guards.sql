@@ -34,6 +34,10 @@ CREATE OR REPLACE TRIGGER receipt_trees_append_only BEFORE UPDATE OR DELETE ON r
     FOR EACH ROW EXECUTE FUNCTION pc_refuse_change();
 CREATE OR REPLACE TRIGGER receipt_trees_no_truncate BEFORE TRUNCATE ON receipt_trees
     FOR EACH STATEMENT EXECUTE FUNCTION pc_refuse_change();
+CREATE OR REPLACE TRIGGER key_history_append_only BEFORE UPDATE OR DELETE ON key_history
+    FOR EACH ROW EXECUTE FUNCTION pc_refuse_change();
+CREATE OR REPLACE TRIGGER key_history_no_truncate BEFORE TRUNCATE ON key_history
+    FOR EACH STATEMENT EXECUTE FUNCTION pc_refuse_change();
 
 -- A member id's form, checked only where it can change: a CHECK would run its
 -- regular expression on every balance write-back too (members, 001_baseline.sql).
