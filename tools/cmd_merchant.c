@@ -171,28 +171,24 @@ static int load_alliance_ca(struct pc_cli *ctx, const char *alliance, X509 **ca,
 	return 0;
 }
 
-/* The TLS client certificate: O=<alliance>, CN=<merchant>, from the alliance CA,
- * for the key of the merchant's request or one made here; with the quick path's
- * private halves, staged in dir. */
-static int add_files(struct pc_cli *ctx, const struct add_args *a, const char *dir,
-                     const struct mkey_sign *sk, struct home_stage *st, X509 **cert_out,
-                     char *err, size_t errlen)
+int merchant_client_cert(struct pc_cli *ctx, const char *alliance, const char *merchant,
+                         const char *csr, X509 **cert_out, EVP_PKEY **tls_key_out,
+                         char *err, size_t errlen)
 {
 	EVP_PKEY *ca_key = NULL, *tls_key = NULL, *cert_key;
-	const char *t_key, *t_pub, *t_crt, *t_tls;
 	X509_REQ *req = NULL;
 	X509 *ca = NULL, *cert = NULL;
 	int rc = -1;
 
-	if (load_alliance_ca(ctx, a->alliance, &ca, &ca_key, err, errlen) != 0)
+	if (load_alliance_ca(ctx, alliance, &ca, &ca_key, err, errlen) != 0)
 		goto out;
-	if (a->csr) {
-		if (!(req = pki_read_csr(a->csr, err, errlen)))
-			goto out;
+	if (csr) {
 		char why[300];
 
-		if (pki_check_csr(req, a->alliance, a->merchant, why, sizeof why) != 0) {
-			snprintf(err, errlen, "--csr %.150s refused: %s", a->csr, why);
+		if (!(req = pki_read_csr(csr, err, errlen)))
+			goto out;
+		if (pki_check_csr(req, alliance, merchant, why, sizeof why) != 0) {
+			snprintf(err, errlen, "--csr %.150s refused: %s", csr, why);
 			goto out;
 		}
 		cert_key = X509_REQ_get0_pubkey(req);
@@ -201,8 +197,36 @@ static int add_files(struct pc_cli *ctx, const struct add_args *a, const char *d
 			goto out;
 		cert_key = tls_key;
 	}
-	if (!(cert = pki_make_leaf(ca, ca_key, cert_key, a->alliance, a->merchant,
-	                           PKI_LEAF_CLIENT, NULL, err, errlen)))
+	if (!(cert = pki_make_leaf(ca, ca_key, cert_key, alliance, merchant, PKI_LEAF_CLIENT, NULL,
+	                           err, errlen)))
+		goto out;
+	*cert_out = cert;
+	cert = NULL;
+	*tls_key_out = tls_key;
+	tls_key = NULL;
+	rc = 0;
+out:
+	X509_REQ_free(req);
+	X509_free(cert);
+	X509_free(ca);
+	EVP_PKEY_free(tls_key);
+	EVP_PKEY_free(ca_key);
+	return rc;
+}
+
+/* The TLS client certificate, and with the quick path's private halves, staged
+ * in dir. */
+static int add_files(struct pc_cli *ctx, const struct add_args *a, const char *dir,
+                     const struct mkey_sign *sk, struct home_stage *st, X509 **cert_out,
+                     char *err, size_t errlen)
+{
+	EVP_PKEY *tls_key = NULL;
+	const char *t_key, *t_pub, *t_crt, *t_tls;
+	X509 *cert = NULL;
+	int rc = -1;
+
+	if (merchant_client_cert(ctx, a->alliance, a->merchant, a->csr, &cert, &tls_key, err,
+	                         errlen) != 0)
 		goto out;
 	if (home_mkdirs(dir, err, errlen) != 0)
 		goto out;
@@ -227,11 +251,8 @@ static int add_files(struct pc_cli *ctx, const struct add_args *a, const char *d
 	cert = NULL;
 	rc = 0;
 out:
-	X509_REQ_free(req);
 	X509_free(cert);
-	X509_free(ca);
 	EVP_PKEY_free(tls_key);
-	EVP_PKEY_free(ca_key);
 	return rc;
 }
 

@@ -272,42 +272,18 @@ static int issue_files(struct pc_cli *ctx, const char *alliance, const char *mer
                        const char *csr, const char *dir, struct home_stage *st,
                        X509 **cert_out, char *err, size_t errlen)
 {
-	char ca_crt[HOME_PATH_MAX], ca_key_path[HOME_PATH_MAX], crt[HOME_PATH_MAX],
-	     key[HOME_PATH_MAX];
-	EVP_PKEY *ca_key = NULL, *tls_key = NULL, *cert_key;
-	X509_REQ *req = NULL;
-	X509 *ca = NULL, *cert = NULL;
+	char crt[HOME_PATH_MAX], key[HOME_PATH_MAX];
+	EVP_PKEY *tls_key = NULL;
+	X509 *cert = NULL;
 	const char *t_crt, *t_key;
 	int rc = -1;
 
-	if (home_path(ca_crt, sizeof ca_crt, ctx->admin_home, "alliances/%s/ca.crt", alliance) != 0 ||
-	    home_path(ca_key_path, sizeof ca_key_path, ctx->admin_home, "alliances/%s/ca.key",
-	              alliance) != 0 ||
-	    (size_t)snprintf(crt, sizeof crt, "%s/client.crt", dir) >= sizeof crt ||
+	if ((size_t)snprintf(crt, sizeof crt, "%s/client.crt", dir) >= sizeof crt ||
 	    (size_t)snprintf(key, sizeof key, "%s/client.key", dir) >= sizeof key) {
 		snprintf(err, errlen, "path too long");
 		return -1;
 	}
-	if (!(ca = pki_read_cert(ca_crt, err, errlen)) ||
-	    !(ca_key = pki_read_private(ca_key_path, err, errlen)))
-		goto out;
-	if (csr) {
-		char why[300];
-
-		if (!(req = pki_read_csr(csr, err, errlen)))
-			goto out;
-		if (pki_check_csr(req, alliance, merchant, why, sizeof why) != 0) {
-			snprintf(err, errlen, "--csr %.150s refused: %s", csr, why);
-			goto out;
-		}
-		cert_key = X509_REQ_get0_pubkey(req);
-	} else {
-		if (!(tls_key = pki_p256_new(err, errlen)))
-			goto out;
-		cert_key = tls_key;
-	}
-	if (!(cert = pki_make_leaf(ca, ca_key, cert_key, alliance, merchant, PKI_LEAF_CLIENT, NULL,
-	                           err, errlen)))
+	if (merchant_client_cert(ctx, alliance, merchant, csr, &cert, &tls_key, err, errlen) != 0)
 		goto out;
 	if (home_mkdirs(dir, err, errlen) != 0)
 		goto out;
@@ -322,11 +298,8 @@ static int issue_files(struct pc_cli *ctx, const char *alliance, const char *mer
 	cert = NULL;
 	rc = 0;
 out:
-	X509_REQ_free(req);
 	X509_free(cert);
-	X509_free(ca);
 	EVP_PKEY_free(tls_key);
-	EVP_PKEY_free(ca_key);
 	return rc;
 }
 
